@@ -1,0 +1,187 @@
+"""``snapshot()``: the one entry point, wiring parse → probe → plan → decode → write."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+
+import av
+import numpy as np
+
+from engine.decoder import Decoder, DecodeStats
+from engine.imaging import frame_luma, frame_rgb, output_size, quarter_turns
+from engine.params import Mode, Request, parse
+from engine.planner import Plan, StreamFacts, Target, decode_runs, plan
+from engine.probe import MediaInfo, open_source, probe
+from engine.result import Result, Snapshot
+from engine.select import Scorer, is_event, select_events
+from engine.writer import ImageWriter, Naming, confine, naming, saveas_target
+from kernels import dhash, hash_to_hex, render
+
+STORAGE_ROOT_ENV = "SNAPSHOTS_STORAGE_ROOT"
+
+
+def snapshot(
+    source: str | os.PathLike[str],
+    process: str | Request,
+    target: str | os.PathLike[str] | None = None,
+    *,
+    storage_root: str | os.PathLike[str] | None = None,
+) -> Result:
+    """Write the snapshots that ``process`` asks for from ``source``.
+
+    ``target``: where the files go (SPEC §4); when None, the processing string's
+    ``sys/saveas`` object under ``storage_root`` (default: ``$SNAPSHOTS_STORAGE_ROOT``
+    or the current directory), else the current directory, named after the source.
+    Raises a :class:`~engine.errors.SnapshotError` subclass; nothing is written
+    when the processing string, the source or the target is refused.
+    """
+    request = parse(process) if isinstance(process, str) else process
+    source_name = os.fspath(source)
+    warnings = list(request.warnings)
+    target_path, root = _resolve_target(request, target, storage_root, source_name, warnings)
+    with closing(open_source(source_name)) as container:
+        info = probe(container, position=request.stream)
+        names = naming(target_path, request.format, info.video_position, source_stem=_stem(source_name))
+        warnings.extend(names.warnings)
+        with ImageWriter(request.format, request.quality) as writer:
+            job = _Job(request, info, names, root, container, writer)
+            if info.is_cover:
+                job.cover()
+            else:
+                job.frames()
+        warnings.extend(job.warnings)
+    facts = info.facts
+    return Result(
+        source=source_name,
+        process=process if isinstance(process, str) else "",
+        stream=info.video_position,
+        snapshots=tuple(job.snapshots),
+        warnings=tuple(warnings),
+        decode_errors=job.stats.decode_errors,
+        frames_decoded=job.stats.frames_decoded,
+        duration_ms=None if facts is None else facts.duration_ms,
+    )
+
+
+def _resolve_target(
+    request: Request,
+    target: str | os.PathLike[str] | None,
+    storage_root: str | os.PathLike[str] | None,
+    source: str,
+    warnings: list[str],
+) -> tuple[str, str | None]:
+    """The target path and, for sys/saveas, the bucket folder it must stay inside."""
+    if target is not None:
+        if request.saveas is not None:
+            warnings.append("sys/saveas: ignored because an explicit target was given")
+        return os.fspath(target), None
+    if request.saveas is not None:
+        root = os.fspath(storage_root) if storage_root is not None else os.environ.get(STORAGE_ROOT_ENV, os.getcwd())
+        path = saveas_target(request.saveas, root)
+        return path, os.path.join(root, request.saveas.bucket)
+    return os.path.join(os.getcwd(), _stem(source)), None
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0] or "snapshot"
+
+
+@dataclass
+class _Job:
+    request: Request
+    info: MediaInfo
+    names: Naming
+    bucket: str | None
+    container: av.container.InputContainer
+    writer: ImageWriter
+    snapshots: list[Snapshot] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    stats: DecodeStats = field(default_factory=DecodeStats)
+
+    def cover(self) -> None:
+        if self.request.mode is not Mode.INTER or self.request.start_ms or self.request.count or self.request.interval_ms:
+            self.warnings.append("the source is audio with a cover picture: the cover is the one snapshot, mode parameters do not apply")
+        frame = self._decoder(keyframes_only=False).cover()
+        self._write(frame, requested_ms=0.0, pts_ms=0.0)
+
+    def frames(self) -> None:
+        facts = self.info.facts
+        job_plan = plan(self.request, facts, last_only=self.names.keeps_last_only)
+        self.warnings.extend(job_plan.warnings)
+        if self.request.mode is Mode.DHASH:
+            self._dhash(job_plan, facts)
+        else:
+            for target, frame in self._decode(job_plan, facts):
+                self._write(frame, target.requested_ms, _pts_ms(frame, facts))
+        if self.names.keeps_last_only and len(self.snapshots) == 1:
+            self.warnings.append(f"target {self.names.template!r} has an image suffix: only the last snapshot is kept")
+
+    def _dhash(self, job_plan: Plan, facts: StreamFacts) -> None:
+        """Score every candidate; write events at once when no later candidate can
+        change the choice (num 0), else choose after scoring and decode the chosen."""
+        streaming = self.request.count == 0 and not self.names.keeps_last_only
+        scorer = Scorer()
+        scored: list[tuple[Target, str, float]] = []
+        for target, frame in self._decode(job_plan, facts):
+            turns = quarter_turns(frame, self.request.autorotate)
+            value = dhash(frame_luma(frame, turns))
+            score = scorer.score(value)
+            scored.append((target, hash_to_hex(value), score))
+            if streaming and is_event(score, self.request.threshold):
+                self._write(frame, target.requested_ms, _pts_ms(frame, facts), hash_to_hex(value), score)
+        if streaming:
+            return
+        chosen = select_events([s for _, _, s in scored], self.request.threshold, self.request.count)
+        if self.names.keeps_last_only:
+            chosen = chosen[-1:]
+        picks = [scored[i] for i in chosen]
+        frames = np.array([t.frame for t, _, _ in picks], dtype=np.int64)
+        second = Plan(
+            targets=tuple(t for t, _, _ in picks),
+            runs=decode_runs(frames, facts.keyframe),
+            keyframes_only=job_plan.keyframes_only,
+        )
+        for (target, frame), (_, hex_value, score) in zip(self._decode(second, facts), picks):
+            self._write(frame, target.requested_ms, _pts_ms(frame, facts), hex_value, score)
+
+    def _decoder(self, *, keyframes_only: bool) -> Decoder:
+        # One tally across the job's passes.
+        return Decoder(self.container, self.info.stream_index, keyframes_only=keyframes_only, stats=self.stats)
+
+    def _decode(self, job_plan: Plan, facts: StreamFacts) -> Iterator[tuple[Target, av.VideoFrame]]:
+        by_frame = {t.frame: t for t in job_plan.targets}
+        for index, frame in self._decoder(keyframes_only=job_plan.keyframes_only).targets(job_plan, facts):
+            yield by_frame[index], frame
+
+    def _write(self, frame: av.VideoFrame, requested_ms: float, pts_ms: float, hex_value: str | None = None, score: float | None = None) -> None:
+        turns = quarter_turns(frame, self.request.autorotate)
+        rgb = frame_rgb(frame, turns)
+        height, width = rgb.shape[:2]
+        box_w, box_h = output_size(width, height, self.request)
+        if (box_w, box_h) != (width, height):
+            rgb = render(rgb, box_w, box_h, self.request.scaletype.value)
+        serial = len(self.snapshots) + 1
+        path = self.names.path(serial)
+        if self.bucket is not None:
+            confine(path, self.bucket)
+        self.writer.submit(path, rgb)
+        self.snapshots.append(
+            Snapshot(
+                serial=serial,
+                path=path,
+                requested_ms=round(requested_ms, 3),
+                pts_ms=round(pts_ms, 3),
+                keyframe=bool(frame.key_frame),
+                width=int(rgb.shape[1]),
+                height=int(rgb.shape[0]),
+                dhash=hex_value,
+                score=None if score is None else round(score, 4),
+            )
+        )
+
+
+def _pts_ms(frame: av.VideoFrame, facts: StreamFacts) -> float:
+    return float(facts.ms(frame.pts))

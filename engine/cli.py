@@ -1,0 +1,59 @@
+"""``snapshots SOURCE PROCESS [-o TARGET] [--storage-root DIR] [--json]``.
+
+Exit codes come from :data:`engine.errors.EXIT_CODES`; a failure prints one line
+on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from engine.api import snapshot
+from engine.errors import SnapshotError, exit_code_for
+
+PROG = "snapshots"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Write snapshots (JPG/PNG/WebP frames) of a video, as a processing string asks.",
+        epilog="example: snapshots clip.mp4 'video/snapshots,f_jpg,w_512,h_512,scaletype_crop,inter_10000' -o out/clip",
+    )
+    parser.add_argument("source", help="video, or audio file with cover art")
+    parser.add_argument("process", help="processing string, e.g. 'video/snapshots,f_jpg,inter_10000'")
+    parser.add_argument("-o", "--target", help="output prefix ('out/clip' → out/clip_0_1.jpg …), name with {index}/{autoext}/%%d, or one file")
+    parser.add_argument("--storage-root", help="folder holding the buckets of sys/saveas (default: $SNAPSHOTS_STORAGE_ROOT or the current folder)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = snapshot(args.source, args.process, args.target, storage_root=args.storage_root)
+    except SnapshotError as error:
+        return _fail(str(error), exit_code_for(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as error:  # a bug: still one line, and a distinct code
+        return _fail(f"internal error: {type(error).__name__}: {error}", exit_code_for(error))
+    for warning in result.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    if args.json:
+        print(result.to_json(indent=2))
+    else:
+        for shot in result.snapshots:
+            print(shot.path)
+    return 0
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

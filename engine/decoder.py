@@ -1,0 +1,109 @@
+"""Decode exactly the frames a plan names, with PyAV.
+
+Each decode run seeks to the keyframe before its first target and decodes forward,
+matching frames by pts (never by a frame counter: seeks after B-frames or open GOPs
+land where they land). "The frame at t" is the last decoded frame whose pts ≤ the
+target's pts, so a target whose own packet never yields a frame still gets the
+frame a player would show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import av
+
+from engine.errors import UndecodableError
+from engine.planner import DecodeRun, Plan, StreamFacts
+
+
+@dataclass
+class DecodeStats:
+    frames_decoded: int = 0
+    decode_errors: int = 0
+    seeks: int = 0
+
+
+class Decoder:
+    """One decoder per job (PyAV codec contexts are not shared across threads)."""
+
+    def __init__(
+        self,
+        container: av.container.InputContainer,
+        stream_index: int,
+        *,
+        keyframes_only: bool = False,
+        stats: DecodeStats | None = None,
+    ) -> None:
+        self._container = container
+        self._stream = container.streams[stream_index]
+        context = self._stream.codec_context
+        if not context.is_open:
+            context.thread_type = "AUTO"
+        # NONKEY: the decoder drops every non-key frame without reconstructing it.
+        context.skip_frame = "NONKEY" if keyframes_only else "DEFAULT"
+        self.stats = stats if stats is not None else DecodeStats()
+
+    def targets(self, plan: Plan, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
+        """(target frame index, decoded frame) for every target of the plan, in order."""
+        for run in plan.runs:
+            yield from self._run(run, facts)
+
+    def cover(self) -> av.VideoFrame:
+        """The attached picture of an audio file."""
+        for frame in self._frames():
+            return frame
+        raise UndecodableError(f"source {self._container.name!r}: the cover picture cannot be decoded")
+
+    def _run(self, run: DecodeRun, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
+        pending = [(frame, int(facts.pts[frame])) for frame in run.frames]
+        for start in (int(facts.pts[run.seek_frame]), None):
+            self._seek(start)
+            previous: av.VideoFrame | None = None
+            overshot = False
+            for frame in self._frames():
+                pts = frame.pts
+                if pts is None:
+                    continue
+                while pending and pts > pending[0][1]:
+                    if previous is None:
+                        overshot = True  # the seek landed after the target
+                        break
+                    yield pending.pop(0)[0], previous
+                if overshot:
+                    break
+                if pending and pts == pending[0][1]:
+                    yield pending.pop(0)[0], frame
+                if not pending:
+                    return
+                previous = frame
+            if not overshot:
+                # End of stream: the last frame is shown until the end.
+                if previous is not None:
+                    for index, _ in pending:
+                        yield index, previous
+                return
+            # Retry once from the very start of the file (start=None).
+
+    def _seek(self, pts: int | None) -> None:
+        self.stats.seeks += 1
+        try:
+            if pts is None:
+                self._container.seek(0, backward=True)
+            else:
+                self._container.seek(pts, backward=True, stream=self._stream)
+        except av.error.FFmpegError:
+            # Unseekable input: start over from the beginning.
+            self._container.seek(0, backward=True)
+
+    def _frames(self) -> Iterator[av.VideoFrame]:
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                self.stats.decode_errors += 1
+                continue
+            for frame in frames:
+                self.stats.frames_decoded += 1
+                yield frame

@@ -1,0 +1,195 @@
+"""Names and files: the target's naming form, the encoders, atomic writes.
+
+Knows nothing of modes: it is handed serial numbers and images.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine.errors import TargetError
+from engine.params import ImageFormat, SaveAs
+
+IMAGE_SUFFIXES = {".jpg": ImageFormat.JPG, ".jpeg": ImageFormat.JPG, ".png": ImageFormat.PNG, ".webp": ImageFormat.WEBP}
+_VARIABLE = re.compile(r"\{index\}|\{autoext\}|%d")
+#: Images being encoded or waiting to be, at most: bounds memory on long jobs.
+MAX_PENDING_WRITES = 4
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How serial number j becomes a path (SPEC §4)."""
+
+    template: str
+    format: ImageFormat
+    stream_position: int
+    keeps_last_only: bool
+    """The target names one file (an image suffix, no variable): only the last snapshot is kept."""
+    warnings: tuple[str, ...] = ()
+
+    def path(self, serial: int) -> str:
+        ext = self.format.value
+        if self.keeps_last_only:
+            return self.template
+        if _VARIABLE.search(self.template):
+            return _VARIABLE.sub(lambda m: ext if m.group() == "{autoext}" else str(serial), self.template)
+        return f"{self.template}_{self.stream_position}_{serial}.{ext}"
+
+
+def naming(target: str, image_format: ImageFormat, stream_position: int, *, source_stem: str = "snapshot") -> Naming:
+    """Interpret a target: a directory, a prefix, a name with variables, or one file."""
+    if "\x00" in target:
+        raise TargetError(f"target {target!r}: contains a NUL byte; valid: a path without NUL")
+    if not target:
+        raise TargetError("target: empty; valid: a path prefix such as 'out/clip'")
+    if target.endswith(("/", os.sep)) or os.path.isdir(target):
+        target = os.path.join(target, source_stem)
+    warnings: list[str] = []
+    suffix = os.path.splitext(target)[1].lower()
+    suffix_format = IMAGE_SUFFIXES.get(suffix)
+    if suffix_format is not None and suffix_format is not image_format:
+        warnings.append(
+            f"target {target!r}: suffix {suffix!r} disagrees with f_{image_format.value}; "
+            f"the name is kept and the image is {image_format.value.upper()}"
+        )
+    keeps_last_only = suffix_format is not None and not _VARIABLE.search(target)
+    return Naming(target, image_format, stream_position, keeps_last_only, tuple(warnings))
+
+
+def saveas_target(saveas: SaveAs, storage_root: str) -> str:
+    """The target path of ``sys/saveas``: ``<root>/<bucket>/<object>``, refusing escapes."""
+    bucket, obj = saveas.bucket, saveas.object
+    if bucket in (".", "..") or "/" in bucket or "\\" in bucket or "\x00" in bucket:
+        raise TargetError(f"b: bucket {bucket!r} is not a plain folder name; valid: one path component")
+    if "\x00" in obj:
+        raise TargetError(f"o: object {obj!r} contains a NUL byte; valid: a relative path without NUL")
+    if os.path.isabs(obj) or obj.startswith(("/", "\\")):
+        raise TargetError(f"o: object {obj!r} is an absolute path; valid: a path relative to bucket {bucket!r}")
+    if ".." in re.split(r"[\\/]", obj):
+        raise TargetError(f"o: object {obj!r} climbs out with '..'; valid: a path inside bucket {bucket!r}")
+    bucket_dir = os.path.join(storage_root, bucket)
+    if not os.path.isdir(bucket_dir):
+        raise TargetError(
+            f"b: bucket {bucket!r} does not exist under storage root {storage_root!r}; "
+            f"valid: an existing folder of the storage root (create {bucket_dir!r})"
+        )
+    return os.path.join(bucket_dir, obj)
+
+
+def confine(path: str, root: str) -> None:
+    """Refuse a path whose real location (symlinks resolved) is outside ``root``."""
+    real_root = os.path.realpath(root)
+    real_parent = os.path.realpath(os.path.dirname(path) or ".")
+    real = os.path.join(real_parent, os.path.basename(path))
+    if os.path.islink(path):
+        real = os.path.realpath(path)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise TargetError(f"target {path!r}: resolves to {real!r}, outside {root!r}; valid: a path inside it")
+
+
+# --- encoders ------------------------------------------------------------------
+
+
+def _encode_jpg(rgb: np.ndarray, quality: int) -> bytes:
+    return _imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, quality])
+
+
+def _encode_png(rgb: np.ndarray, quality: int) -> bytes:
+    # Level 1: PNG is lossless at every level; higher levels cost 3–5× the time for
+    # a few percent of size.
+    return _imencode(".png", rgb, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+
+
+def _encode_webp(rgb: np.ndarray, quality: int) -> bytes:
+    return _imencode(".webp", rgb, [cv2.IMWRITE_WEBP_QUALITY, quality])
+
+
+def _imencode(ext: str, rgb: np.ndarray, params: list[int]) -> bytes:
+    ok, data = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise TargetError(f"encoder: OpenCV could not encode a {rgb.shape} image as {ext}")
+    return data.tobytes()
+
+
+#: Registry: output format -> encoder (RGB uint8 image, quality) -> file bytes.
+ENCODERS: dict[ImageFormat, Callable[[np.ndarray, int], bytes]] = {
+    ImageFormat.JPG: _encode_jpg,
+    ImageFormat.PNG: _encode_png,
+    ImageFormat.WEBP: _encode_webp,
+}
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write to a temporary name in the same folder, then rename into place: a
+    reader never sees a half-written image, whatever happens to this process."""
+    directory = os.path.dirname(path) or "."
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
+    except OSError as ex:
+        raise TargetError(f"target {path!r}: cannot create it ({ex.strerror or ex})") from ex
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException as ex:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        if isinstance(ex, OSError):
+            raise TargetError(f"target {path!r}: cannot write it ({ex.strerror or ex})") from ex
+        raise
+
+
+class ImageWriter:
+    """Encodes and writes images in a small thread pool (OpenCV releases the GIL),
+    with at most MAX_PENDING_WRITES images in flight."""
+
+    def __init__(self, image_format: ImageFormat, quality: int, *, workers: int = 2) -> None:
+        self._encode = ENCODERS[image_format]
+        self._quality = quality
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snapshot-writer")
+        self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
+        self._futures: list[Future[None]] = []
+
+    def submit(self, path: str, rgb: np.ndarray) -> None:
+        self._slots.acquire()
+        try:
+            future = self._pool.submit(self._write, path, rgb)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(lambda _: self._slots.release())
+        self._futures.append(future)
+
+    def _write(self, path: str, rgb: np.ndarray) -> None:
+        write_atomic(path, self._encode(rgb, self._quality))
+
+    def close(self) -> None:
+        """Wait for every write; raise the first failure."""
+        try:
+            for future in self._futures:
+                future.result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ImageWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.close()
+        else:
+            self._pool.shutdown(wait=True, cancel_futures=True)
