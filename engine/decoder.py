@@ -44,6 +44,7 @@ class Decoder:
         # NONKEY: the decoder drops every non-key frame without reconstructing it.
         context.skip_frame = "NONKEY" if keyframes_only else "DEFAULT"
         self.stats = stats if stats is not None else DecodeStats()
+        self._prefer_dts = False
 
     def targets(self, plan: Plan, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
         """(target frame index, decoded frame) for every target of the plan, in order."""
@@ -58,33 +59,46 @@ class Decoder:
 
     def _run(self, run: DecodeRun, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
         pending = [(frame, int(facts.pts[frame])) for frame in run.frames]
-        for start in (int(facts.pts[run.seek_frame]), None):
-            self._seek(start)
+        for rung, seek_to in self._seek_ladder(run.seek_frame, facts):
+            self._seek(seek_to)
+            landed = False
             previous: av.VideoFrame | None = None
-            overshot = False
             for frame in self._frames():
                 pts = frame.pts
                 if pts is None:
                     continue
+                if previous is None and pts > pending[0][1]:
+                    break  # the seek landed after the target: try the next rung
+                if not landed:
+                    landed = True
+                    if rung != "start":
+                        self._prefer_dts = rung == "dts"
                 while pending and pts > pending[0][1]:
-                    if previous is None:
-                        overshot = True  # the seek landed after the target
-                        break
                     yield pending.pop(0)[0], previous
-                if overshot:
-                    break
                 if pending and pts == pending[0][1]:
                     yield pending.pop(0)[0], frame
                 if not pending:
                     return
                 previous = frame
-            if not overshot:
+            if landed:
                 # End of stream: the last frame is shown until the end.
-                if previous is not None:
-                    for index, _ in pending:
-                        yield index, previous
+                for index, _ in pending:
+                    yield index, previous
                 return
-            # Retry once from the very start of the file (start=None).
+        raise UndecodableError(
+            f"source {self._container.name!r}: no decodable frame at or before pts {pending[0][1]}"
+        )
+
+    def _seek_ladder(self, keyframe: int, facts: StreamFacts) -> list[tuple[str, int | None]]:
+        """Where to seek to reach a keyframe, best guess first: demuxers index by pts
+        (MP4, Matroska) or by dts (MPEG-TS); the file's start always works. The rung
+        that last landed goes first."""
+        by_pts = int(facts.pts[keyframe])
+        by_dts = by_pts if facts.dts is None else int(facts.dts[keyframe])
+        ladder: list[tuple[str, int | None]] = [("pts", by_pts)]
+        if by_dts != by_pts:
+            ladder.insert(1 if not self._prefer_dts else 0, ("dts", by_dts))
+        return [*ladder, ("start", None)]
 
     def _seek(self, pts: int | None) -> None:
         self.stats.seeks += 1

@@ -23,13 +23,16 @@ class StreamFacts:
 
     ``pts`` holds every frame's presentation timestamp in ``time_base`` ticks,
     ascending; ``keyframe`` flags the frames decodable on their own; ``end_pts`` is
-    D, the end of the last frame (its pts + duration).
+    D, the end of the last frame (its pts + duration). ``dts`` (optional, the
+    decoder's business, not the planner's) holds each frame's decode timestamp,
+    which some demuxers (MPEG-TS) seek by.
     """
 
     time_base: Fraction
     pts: np.ndarray
     keyframe: np.ndarray
     end_pts: int
+    dts: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         pts = np.asarray(self.pts, dtype=np.int64)
@@ -46,6 +49,11 @@ class StreamFacts:
             raise ValueError(f"time_base: must be positive, got {self.time_base}")
         object.__setattr__(self, "pts", pts)
         object.__setattr__(self, "keyframe", keyframe)
+        if self.dts is not None:
+            dts = np.asarray(self.dts, dtype=np.int64)
+            if dts.shape != pts.shape:
+                raise ValueError(f"dts: shape {dts.shape} does not match pts {pts.shape}")
+            object.__setattr__(self, "dts", dts)
 
     @property
     def frame_count(self) -> int:

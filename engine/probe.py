@@ -104,6 +104,7 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
     """Every frame's pts and keyframe flag from a demux pass (the decoder seeks
     before it reads, so the container is left where the scan ended)."""
     pts: list[int] = []
+    dts: list[int] = []
     keys: list[bool] = []
     durations: list[int] = []
     try:
@@ -114,6 +115,7 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
             if stamp is None or packet.size == 0 or packet.is_discard:
                 continue
             pts.append(stamp)
+            dts.append(stamp if packet.dts is None else min(packet.dts, stamp))
             keys.append(packet.is_keyframe)
             durations.append(packet.duration or 0)
     except av.error.FFmpegError:
@@ -124,13 +126,16 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
     order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
     stamps = np.asarray(pts, dtype=np.int64)[order]
     flags = np.asarray(keys, dtype=bool)[order]
+    decode_stamps = np.asarray(dts, dtype=np.int64)[order]
     unique = np.concatenate(([True], np.diff(stamps) > 0))
-    stamps, flags = stamps[unique], flags[unique]
+    stamps, flags, decode_stamps = stamps[unique], flags[unique], decode_stamps[unique]
     time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
     last_duration = durations[int(order[-1])]
     if last_duration <= 0:
         last_duration = _typical_frame_ticks(stamps, stream, time_base)
-    return StreamFacts(time_base=time_base, pts=stamps, keyframe=flags, end_pts=int(stamps[-1]) + last_duration)
+    return StreamFacts(
+        time_base=time_base, pts=stamps, keyframe=flags, end_pts=int(stamps[-1]) + last_duration, dts=decode_stamps
+    )
 
 
 def _typical_frame_ticks(stamps: np.ndarray, stream: av.video.stream.VideoStream, time_base: Fraction) -> int:

@@ -1,0 +1,185 @@
+"""64-bit difference hash (dHash) of a luma plane.
+
+The plane is area-averaged to 9 columns x 8 rows with exact fractional
+pixel coverage (the semantics of ``cv2.INTER_AREA``) and each row yields 8
+bits ``left < right``.  Bits are row-major with the first comparison as the
+most significant bit, which is the order of ``str(imagehash.dhash(img))``.
+
+Exactness: coordinates are scaled by the bin counts (x by 9, y by 8), so a
+pixel spans 9 (resp. 8) units and a bin spans W (resp. H) units; every
+pixel/bin overlap is then an integer weight.  All 72 bins cover the same
+area (W*H scaled units), so comparing the integer weighted sums is the same
+as comparing the averages, with no rounding and no tie-breaking drift
+between the Numba kernel and the NumPy reference.  A bin sum is at most
+``255 * W * H`` (4.3e9 at 4096x4096), far inside int64; the per-column
+partial sums of the first pass are at most ``255 * H`` and are kept in
+int32, hence the 2**23 limit per side.
+
+Any size from 1x1 up works: below 9x8 a pixel simply overlaps several bins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.lib.stride_tricks import as_strided
+
+from ._config import JIT
+
+__all__ = ["dhash", "dhash_reference", "hash_to_hex", "hamming", "dhash_score"]
+
+_ROWS = 8
+_COLS = 9
+_MASK64 = (1 << 64) - 1
+# The kernel's int32 per-column partial sums hold at most 255 * side; this
+# keeps them below 2**31 whichever axis ends up accumulated.
+_MAX_SIDE = 1 << 23
+
+
+def _check_luma(luma) -> None:
+    if not isinstance(luma, np.ndarray):
+        raise ValueError(f"luma must be a numpy.ndarray, got {type(luma).__name__}")
+    if luma.ndim != 2:
+        raise ValueError(f"luma must be 2-D (height, width), got shape {luma.shape}")
+    if luma.dtype != np.uint8:
+        raise ValueError(f"luma must have dtype uint8, got {luma.dtype}")
+    if luma.shape[0] < 1 or luma.shape[1] < 1:
+        raise ValueError(f"luma must not be empty, got shape {luma.shape}")
+    if max(luma.shape) > _MAX_SIDE:
+        raise ValueError(f"luma sides must be <= {_MAX_SIDE}, got shape {luma.shape}")
+
+
+@njit(**JIT)
+def _area_sums_kernel(flat, n0, n1, s0, s1, nb0, nb1):
+    # Pass 1 walks the plane once in memory order and folds each line into
+    # the (at most two, for n0 >= nb0) axis-0 bins it overlaps.  Lines are
+    # taken as slices rather than flat[base + x] so Numba can drop its
+    # negative-index wraparound, which otherwise blocks vectorisation; int32
+    # partial sums (<= 255 * n0, see _MAX_SIDE) double the SIMD width.
+    acc = np.zeros((nb0, n1), dtype=np.int32)
+    for y in range(n0):
+        lo = y * nb0
+        hi = lo + nb0
+        base = y * s0
+        b = lo // n0
+        while b < nb0 and b * n0 < hi:
+            w = np.int32(min(hi, (b + 1) * n0) - max(lo, b * n0))
+            row = acc[b]
+            if s1 == 1:
+                dense = flat[base:base + n1]
+                for x in range(n1):
+                    row[x] += w * np.int32(dense[x])
+            elif s1 == 0:
+                # Broadcast input (np.broadcast_to): a slice step can't be 0.
+                v = w * np.int32(flat[base])
+                for x in range(n1):
+                    row[x] += v
+            else:
+                line = flat[base:base + (n1 - 1) * s1 + 1:s1]
+                for x in range(n1):
+                    row[x] += w * np.int32(line[x])
+            b += 1
+    # Pass 2 only touches nb0 * n1 partial sums, so no need to be clever.
+    sums = np.zeros((nb0, nb1), dtype=np.int64)
+    for x in range(n1):
+        lo = x * nb1
+        hi = lo + nb1
+        b = lo // n1
+        while b < nb1 and b * n1 < hi:
+            w = min(hi, (b + 1) * n1) - max(lo, b * n1)
+            for i in range(nb0):
+                sums[i, b] += w * np.int64(acc[i, x])
+            b += 1
+    return sums
+
+
+def _bin_sums(luma: np.ndarray) -> np.ndarray:
+    """Integer 8x9 area sums of ``luma`` via the kernel, for any strides."""
+    view = luma
+    # Binning is mirror-symmetric (bin j of a flipped axis is bin n-1-j), so
+    # negative strides are undone by flipping the view and, at the end, the
+    # 8x9 result.  That gives the kernel ascending addresses only.
+    flip0 = view.strides[0] < 0
+    if flip0:
+        view = view[::-1]
+    flip1 = view.strides[1] < 0
+    if flip1:
+        view = view[:, ::-1]
+    # Walk the axis with the smaller stride innermost: np.rot90 views are
+    # column-major, and reading them row-wise would miss the cache per pixel.
+    transposed = view.strides[0] < view.strides[1]
+    if transposed:
+        view = view.T
+    n0, n1 = view.shape
+    s0, s1 = view.strides
+    nb0, nb1 = (_COLS, _ROWS) if transposed else (_ROWS, _COLS)
+    span = (n0 - 1) * s0 + (n1 - 1) * s1 + 1
+    # A 1-D contiguous alias of the bytes the view spans (no copy): the
+    # kernel gets one array type for every input layout, so it compiles
+    # once, and unit-stride rows vectorise.
+    flat = as_strided(view, shape=(span,), strides=(1,), writeable=False)
+    sums = _area_sums_kernel(flat, n0, n1, s0, s1, nb0, nb1)
+    if transposed:
+        sums = sums.T
+    if flip1:
+        sums = sums[:, ::-1]
+    if flip0:
+        sums = sums[::-1]
+    return sums
+
+
+def _pack_bits(sums: np.ndarray) -> int:
+    bits = sums[:, :-1] < sums[:, 1:]
+    return int.from_bytes(np.packbits(bits.ravel()).tobytes(), "big")
+
+
+def dhash(luma: np.ndarray) -> int:
+    """64-bit dHash of a 2-D uint8 luma plane (any strides, any size >= 1x1).
+
+    Raises ValueError for anything but a non-empty 2-D uint8 array.
+    """
+    _check_luma(luma)
+    return _pack_bits(_bin_sums(luma))
+
+
+def _area_weights_reference(n_src: int, n_bins: int) -> np.ndarray:
+    """Dense (n_bins, n_src) int64 overlap of pixel k with bin j, scaled units."""
+    pix = np.arange(n_src, dtype=np.int64)[None, :] * n_bins
+    bins = np.arange(n_bins, dtype=np.int64)[:, None] * n_src
+    overlap = np.minimum(pix + n_bins, bins + n_src) - np.maximum(pix, bins)
+    return np.clip(overlap, 0, None)
+
+
+def dhash_reference(luma: np.ndarray) -> int:
+    """Plain NumPy dHash, bit-identical to :func:`dhash` (slow; for tests)."""
+    _check_luma(luma)
+    h, w = luma.shape
+    wy = _area_weights_reference(h, _ROWS)
+    wx = _area_weights_reference(w, _COLS)
+    sums = wy @ luma.astype(np.int64) @ wx.T
+    bits = (sums[:, :-1] < sums[:, 1:]).ravel()
+    return int("".join("1" if b else "0" for b in bits), 2)
+
+
+def _check_hash(name: str, h) -> int:
+    if isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer)):
+        raise ValueError(f"{name} must be an int, got {type(h).__name__}")
+    h = int(h)
+    if not 0 <= h <= _MASK64:
+        raise ValueError(f"{name} must be in [0, 2**64), got {h}")
+    return h
+
+
+def hash_to_hex(h: int) -> str:
+    """16 lowercase hex digits, as ``str(imagehash.dhash(img))`` prints."""
+    return f"{_check_hash('h', h):016x}"
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit hashes."""
+    return (_check_hash("a", a) ^ _check_hash("b", b)).bit_count()
+
+
+def dhash_score(prev: int, cur: int) -> float:
+    """Percentage (0..100) of the 64 bits that differ between two hashes."""
+    return 100.0 * hamming(prev, cur) / 64.0
