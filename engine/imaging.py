@@ -7,6 +7,8 @@ Rotation (``ar_auto``) is applied first and sizes refer to the rotated frame
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
 import numpy as np
 
@@ -46,22 +48,24 @@ def output_size(width: int, height: int, request: Request) -> tuple[int, int]:
     """The requested box for a displayed frame of width×height (SPEC §3).
 
     ``w``/``h`` if given, else ``pw``/``ph`` percent, else the source; a dimension
-    given alone keeps the aspect ratio. Percent sizes round half up, at least 1 px.
+    given alone keeps the aspect ratio, scaled by the same exact factor as the
+    given one (``ph_10`` is 10 % of both). Sizes round half up, at least 1 px.
     """
-    box_w = request.width or _percent(width, request.width_percent)
-    box_h = request.height or _percent(height, request.height_percent)
-    if box_w is None and box_h is None:
+    scale_x = _scale(width, request.width, request.width_percent)
+    scale_y = _scale(height, request.height, request.height_percent)
+    if scale_x is None and scale_y is None:
         return width, height
-    if box_h is None:
-        box_h = max(1, _round_half_up(box_w * height / width))
-    elif box_w is None:
-        box_w = max(1, _round_half_up(box_h * width / height))
-    return box_w, box_h
+    scale_x = scale_y if scale_x is None else scale_x
+    scale_y = scale_x if scale_y is None else scale_y
+    return _scaled(width, scale_x), _scaled(height, scale_y)
 
 
-def _percent(size: int, percent: int | None) -> int | None:
-    return None if percent is None else max(1, _round_half_up(size * percent / 100))
+def _scale(size: int, pixels: int | None, percent: int | None) -> Fraction | None:
+    if pixels is not None:
+        return Fraction(pixels, size)
+    return None if percent is None else Fraction(percent, 100)
 
 
-def _round_half_up(value: float) -> int:
-    return int(np.floor(value + 0.5))
+def _scaled(size: int, scale: Fraction) -> int:
+    # Round half up, exactly: floor(size·scale + ½).
+    return max(1, int(size * scale + Fraction(1, 2)))

@@ -125,6 +125,21 @@ _ALL = [
         extra={"cuts": (15, 37, 46, 76, 93, 107), "scenes": (1, 4, 2, 7, 3, 9, 5)},
     ),
     SampleFile(
+        name="two_streams.mkv", media_type="video", container="matroska", codec="h264",
+        width=160, height=90, fps=Fraction(10), num_frames=30, keyframe_interval=10,
+        time_base=Fraction(1, 1000), duration_seconds=3.0,
+        notes="two video streams: #0 160x90 10 fps (index i, FFmpeg's best), "
+              "#1 320x180 5 fps (index 2000 + i)",
+        extra={"second_stream_offset": 2000},
+    ),
+    SampleFile(
+        name="video_with_cover.mp4", media_type="video", container="mov", codec="h264",
+        width=320, height=180, fps=Fraction(10), num_frames=20, keyframe_interval=10,
+        has_b_frames=True, time_base=Fraction(1, 10240), duration_seconds=2.0,
+        cover_index=777, cover_codec="mjpeg", cover_size=(300, 300),
+        notes="real video (stream 0) plus an attached cover picture (stream 1, barcode 777)",
+    ),
+    SampleFile(
         name="cover.flac", media_type="audio", container="flac", codec="flac",
         duration_seconds=1.0, cover_index=777, cover_codec="png", cover_size=(300, 300),
         notes="1 s 440 Hz tone 44.1 kHz mono; PNG attached_pic stream (index 1)",

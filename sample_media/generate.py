@@ -287,6 +287,59 @@ def gen_no_cover_mp3(out: Path) -> None:
     encode_audio(out / "no_cover.mp3", "libmp3lame")
 
 
+SECOND_STREAM_OFFSET = 2000  # barcodes of two_streams.mkv's second video stream
+
+
+def gen_two_streams(out: Path) -> None:
+    """Two video streams: 160×90 at 10 fps (index i), then 320×180 at 5 fps
+    (index 2000 + i), 3 s each: ``vs`` picks one, ``_i_j`` names tell them apart."""
+    streams = ((160, 90, 10, 0), (320, 180, 5, SECOND_STREAM_OFFSET))
+    with av.open(str(out / "two_streams.mkv"), "w", options=_bitexact(None)) as mux:
+        outs = []
+        for w, h, fps, _ in streams:
+            st = mux.add_stream("libx264", rate=fps, options=_x264_opts(fps, 0))
+            st.width, st.height, st.pix_fmt = w, h, "yuv420p"
+            st.codec_context.time_base = Fraction(1, fps)
+            st.codec_context.thread_count = 1
+            outs.append(st)
+        events = sorted((Fraction(i, fps), k, i) for k, (_, _, fps, _) in enumerate(streams) for i in range(3 * fps))
+        for _, k, i in events:
+            w, h, fps, offset = streams[k]
+            frame = av.VideoFrame.from_ndarray(frame_image(offset + i, w, h), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            for packet in outs[k].encode(frame):
+                mux.mux(packet)
+        for st in outs:
+            for packet in st.encode(None):
+                mux.mux(packet)
+
+
+def gen_video_with_cover(out: Path) -> None:
+    """MP4 whose first video stream is an attached cover picture (barcode 777) and
+    whose second is the real video (320×180, 10 fps, 2 s, index i)."""
+    w, h, fps, n = 320, 180, 10, 20
+    with av.open(str(out / "video_with_cover.mp4"), "w", options=_bitexact(None)) as mux:
+        cover = mux.add_stream("mjpeg", rate=1)
+        cover.width = cover.height = 300
+        cover.pix_fmt = "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        video = mux.add_stream("libx264", rate=fps, options=_x264_opts(fps, 2))
+        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        video.codec_context.time_base = Fraction(1, fps)
+        video.codec_context.thread_count = 1
+        picture = av.VideoFrame.from_ndarray(frame_image(COVER_INDEX, 300, 300), format="rgb24")
+        picture.pts = 0
+        for packet in [*cover.encode(picture), *cover.encode(None)]:
+            mux.mux(packet)
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(frame_image(i, w, h), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            for packet in video.encode(frame):
+                mux.mux(packet)
+        for packet in video.encode(None):
+            mux.mux(packet)
+
+
 GENERATORS: dict[str, Callable[[Path], None]] = {
     "h264_bframes.mp4": gen_h264_bframes,
     "hevc.mp4": gen_hevc,
@@ -300,6 +353,8 @@ GENERATORS: dict[str, Callable[[Path], None]] = {
     "cover.flac": gen_cover_flac,
     "cover.mp3": gen_cover_mp3,
     "no_cover.mp3": gen_no_cover_mp3,
+    "two_streams.mkv": gen_two_streams,
+    "video_with_cover.mp4": gen_video_with_cover,
 }
 
 

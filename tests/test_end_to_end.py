@@ -241,3 +241,33 @@ def test_result_reports_each_snapshot(tmp_path):
     assert set(first) == {"serial", "path", "requested_ms", "pts_ms", "keyframe", "width", "height", "dhash", "score"}
     assert (first["width"], first["height"]) == (64, 36)
     assert first["dhash"] is None
+
+
+# --- which stream (vs) ------------------------------------------------------------
+
+
+def test_default_stream_is_ffmpegs_best_and_vs_picks_another(tmp_path, sample):
+    import av
+
+    name = "two_streams.mkv"
+    with av.open(sample(name)) as container:
+        best = list(container.streams.video).index(container.streams.best("video"))
+    default = snapshot(sample(name), "video/snapshots,f_png,inter_1000", str(tmp_path / "a" / "clip"))
+    assert default.stream == best == 0
+    assert [p.rsplit("/", 1)[1] for p in default.paths] == ["clip_0_1.png", "clip_0_2.png", "clip_0_3.png"]
+    assert [frame_index_of(p) for p in default.paths] == [0, 10, 20]
+    second = snapshot(sample(name), "video/snapshots,f_png,inter_1000,vs_1", str(tmp_path / "b" / "clip"))
+    assert second.stream == 1
+    assert [p.rsplit("/", 1)[1] for p in second.paths] == ["clip_1_1.png", "clip_1_2.png", "clip_1_3.png"]
+    offset = SAMPLES[name].extra["second_stream_offset"]
+    assert [frame_index_of(p) for p in second.paths] == [offset, offset + 5, offset + 10]
+    assert {(s.width, s.height) for s in second.snapshots} == {(320, 180)}
+
+
+def test_a_real_video_stream_wins_over_a_cover_picture(tmp_path, sample):
+    name = "video_with_cover.mp4"
+    video = snapshot(sample(name), "video/snapshots,f_png,m_avg,num_2", str(tmp_path / "v"))
+    assert [frame_index_of(p) for p in video.paths] == [5, 15]
+    # Asking for the cover by position gives the cover.
+    cover = snapshot(sample(name), "video/snapshots,f_png,vs_1", str(tmp_path / "c"))
+    assert [frame_index_of(p) for p in cover.paths] == [SAMPLES[name].cover_index]

@@ -1,0 +1,80 @@
+"""Output size rules, rotation turns, the result object and the exit-code table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.errors import (
+    EXIT_CODES,
+    InputError,
+    NotMediaError,
+    NoVideoError,
+    ProcessError,
+    SnapshotError,
+    SourceNotFoundError,
+    TargetError,
+    UndecodableError,
+    exit_code_for,
+)
+from engine.imaging import output_size
+from engine.params import parse
+from engine.result import Result, Snapshot
+
+
+def size(params: str, width: int = 384, height: int = 216) -> tuple[int, int]:
+    return output_size(width, height, parse("video/snapshots,f_jpg" + params))
+
+
+@pytest.mark.parametrize(
+    "params,expected",
+    [
+        ("", (384, 216)),
+        (",w_100", (100, 56)),  # 56.25
+        (",h_100", (178, 100)),  # 177.8
+        (",w_100,h_40", (100, 40)),
+        (",pw_50", (192, 108)),
+        (",ph_10", (38, 22)),  # 10 % of both: 38.4, 21.6
+        (",pw_1,ph_1", (4, 2)),  # 3.84 → 4, 2.16 → 2
+        (",pw_200", (768, 432)),
+        (",w_64,ph_50", (64, 108)),  # absolute and percent mix per dimension
+        (",w_64,pw_10", (64, 36)),  # pw ignored when w is set
+    ],
+)
+def test_output_size(params, expected):
+    assert size(params) == expected
+
+
+def test_percent_sizes_round_half_up_and_stay_positive():
+    assert size(",pw_50,ph_50", 321, 241) == (161, 121)
+    assert size(",pw_1,ph_1", 16, 16) == (1, 1)
+
+
+def test_exit_code_table():
+    assert exit_code_for(ProcessError("x")) == 2
+    for error in (InputError("x"), SourceNotFoundError("x"), NotMediaError("x"), NoVideoError("x"), UndecodableError("x")):
+        assert exit_code_for(error) == 3
+    assert exit_code_for(TargetError("x")) == 4
+    assert exit_code_for(SnapshotError("x")) == 1
+    assert exit_code_for(RuntimeError("x")) == 1
+    assert set(EXIT_CODES.values()) == {1, 2, 3, 4}
+
+
+def test_errors_are_also_builtins():
+    assert issubclass(ProcessError, ValueError)
+    assert issubclass(SourceNotFoundError, FileNotFoundError)
+    assert issubclass(TargetError, ValueError)
+
+
+def test_result_json_and_repr():
+    shot = Snapshot(serial=1, path="a_0_1.jpg", requested_ms=0.0, pts_ms=0.0, keyframe=True, width=32, height=18)
+    result = Result(source="a.mp4", process="video/snapshots,f_jpg", stream=0, snapshots=(shot,), warnings=("w",))
+    data = json.loads(result.to_json())
+    assert data["snapshots"][0]["path"] == "a_0_1.jpg" and data["warnings"] == ["w"]
+    assert result.paths == ["a_0_1.jpg"]
+    assert "snapshots=1" in repr(result) and "a.mp4" in repr(result)
+    with pytest.raises(ValueError, match="serial"):
+        Snapshot(serial=0, path="x", requested_ms=0, pts_ms=0, keyframe=False, width=1, height=1)
+    with pytest.raises(ValueError, match="size"):
+        Snapshot(serial=1, path="x", requested_ms=0, pts_ms=0, keyframe=False, width=0, height=1)
