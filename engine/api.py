@@ -129,9 +129,9 @@ class _Job:
             turns = quarter_turns(frame, self.request.autorotate)
             value = dhash(frame_luma(frame, turns))
             score = scorer.score(value)
-            scored.append((target, hash_to_hex(value), score))
-            if streaming and is_event(score, self.request.threshold):
+            if streaming and is_event(len(scored), score, self.request.threshold):
                 self._write(frame, target.requested_ms, _pts_ms(frame, facts), hash_to_hex(value), score)
+            scored.append((target, hash_to_hex(value), score))
         if streaming:
             return
         chosen = select_events([s for _, _, s in scored], self.request.threshold, self.request.count)

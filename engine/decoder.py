@@ -38,11 +38,14 @@ class Decoder:
     ) -> None:
         self._container = container
         self._stream = container.streams[stream_index]
-        context = self._stream.codec_context
-        if not context.is_open:
-            context.thread_type = "AUTO"
+        self._context = self._stream.codec_context
+        if not self._context.is_open:
+            self._context.thread_type = "AUTO"
         # NONKEY: the decoder drops every non-key frame without reconstructing it.
-        context.skip_frame = "NONKEY" if keyframes_only else "DEFAULT"
+        # Otherwise NONREF for packets no target needs: frames nothing refers to
+        # (most B-frames) are skipped, the rest are decoded as references.
+        self._skip_untargeted = "NONKEY" if keyframes_only else "NONREF"
+        self._context.skip_frame = self._skip_untargeted
         self.stats = stats if stats is not None else DecodeStats()
         self._prefer_dts = False
 
@@ -53,17 +56,19 @@ class Decoder:
 
     def cover(self) -> av.VideoFrame:
         """The attached picture of an audio file."""
-        for frame in self._frames():
+        self._context.skip_frame = "DEFAULT"
+        for frame in self._frames(None):
             return frame
         raise UndecodableError(f"source {self._container.name!r}: the cover picture cannot be decoded")
 
     def _run(self, run: DecodeRun, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
         pending = [(frame, int(facts.pts[frame])) for frame in run.frames]
+        wanted = {pts for _, pts in pending}
         for rung, seek_to in self._seek_ladder(run.seek_frame, facts):
             self._seek(seek_to)
             landed = False
             previous: av.VideoFrame | None = None
-            for frame in self._frames():
+            for frame in self._frames(wanted):
                 pts = frame.pts
                 if pts is None:
                     continue
@@ -111,8 +116,16 @@ class Decoder:
             # Unseekable input: start over from the beginning.
             self._container.seek(0, backward=True)
 
-    def _frames(self) -> Iterator[av.VideoFrame]:
+    def _frames(self, wanted: set[int] | None) -> Iterator[av.VideoFrame]:
+        """Decoded frames from the current position; packets whose pts is in
+        ``wanted`` are decoded in full, others as the skip policy allows."""
+        context = self._context
+        skipping = context.skip_frame
         for packet in self._container.demux(self._stream):
+            if wanted is not None:
+                policy = "DEFAULT" if packet.pts in wanted else self._skip_untargeted
+                if policy != skipping:
+                    context.skip_frame = skipping = policy
             try:
                 frames = packet.decode()
             except av.error.FFmpegError:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
 
 from engine.errors import ProcessError
 
@@ -103,76 +102,92 @@ class Request:
     stream: int | None = None
     saveas: SaveAs | None = None
     notify_topic: str | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    """Advice from parsing (ignored keys); not part of what is asked, so not compared."""
 
     def __post_init__(self) -> None:
-        # Requests can be built directly by callers; keep the invariants the
-        # planner relies on true whichever way they were made.
+        # Requests can also be built directly: the same checks as parse(), so no
+        # invalid request reaches the planner whichever way it was made.
+        for key, spec in KEYS.items():
+            value = getattr(self, spec.field)
+            if value is None and spec.optional:
+                continue
+            spec.check(key, value)
+        for name in ("width_percent", "height_percent"):
+            if getattr(self, name) == 0:  # 0 = not set (SPEC §1)
+                object.__setattr__(self, name, None)
         if self.mode is Mode.AVG and self.count < 1:
             raise ProcessError("num: m_avg needs num ≥ 1 (the number of evenly spread snapshots)")
-        for name in ("start_ms", "threshold", "count", "interval_ms"):
-            if getattr(self, name) < 0:
-                raise ProcessError(f"{name}: must be ≥ 0, got {getattr(self, name)}")
 
 
-# --- value parsers: text -> value, or ProcessError -------------------------------
-
-
-def _int_parser(low: int, high: int = INT_MAX) -> Callable[[str, str], int]:
-    def parse(key: str, text: str) -> int:
-        # isdecimal() admits non-ASCII digits ("٣"); only ASCII digits are a number here.
-        if not text or not text.isascii() or not text.isdigit() or len(text) > 10:
-            raise ProcessError(f"{key}: {text!r} is not an integer; valid: {_range(low, high)}")
-        value = int(text)
-        if not low <= value <= high:
-            raise ProcessError(f"{key}: {value} is out of range; valid: {_range(low, high)}")
-        return value
-
-    return parse
-
-
-def _range(low: int, high: int) -> str:
-    return f"an integer ≥ {low}" if high == INT_MAX else f"an integer {low}–{high}"
-
-
-def _choice_parser(values: dict[str, object]) -> Callable[[str, str], object]:
-    def parse(key: str, text: str) -> object:
-        if text not in values:
-            valid = ", ".join(values)
-            raise ProcessError(f"{key}: {text!r} is not valid; valid: {valid}")
-        return values[text]
-
-    return parse
-
-
-def _enum_parser(cls: type[enum.Enum]) -> Callable[[str, str], object]:
-    return _choice_parser({member.value: member for member in cls})
+# --- keys: text -> value, and the checks a value must pass ----------------------
 
 
 @dataclass(frozen=True)
-class _Key:
+class _IntKey:
     field: str
-    parse: Callable[[str, str], object]
+    low: int
+    high: int = INT_MAX
+    optional: bool = False
+
+    @property
+    def valid(self) -> str:
+        return f"an integer ≥ {self.low}" if self.high == INT_MAX else f"an integer {self.low}–{self.high}"
+
+    def parse(self, key: str, text: str) -> int:
+        # isdigit() alone admits "٣" and "²": only ASCII digits are a number here.
+        if not text or not text.isascii() or not text.isdigit() or len(text) > 10:
+            raise ProcessError(f"{key}: {text!r} is not an integer; valid: {self.valid}")
+        return self.check(key, int(text), shown=text)
+
+    def check(self, key: str, value: object, *, shown: str | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProcessError(f"{key}: {value!r} is not an integer; valid: {self.valid}")
+        if not self.low <= value <= self.high:
+            raise ProcessError(f"{key}: {shown or value} is out of range; valid: {self.valid}")
+        return value
 
 
-#: Registry of the action's keys: processing-string key -> Request field + parser.
-KEYS: dict[str, _Key] = {
-    "ss": _Key("start_ms", _int_parser(0)),
-    "f": _Key("format", _enum_parser(ImageFormat)),
-    "m": _Key("mode", _enum_parser(Mode)),
-    "thr": _Key("threshold", _int_parser(0, 100)),
-    "num": _Key("count", _int_parser(0)),
-    "inter": _Key("interval_ms", _int_parser(0)),
-    "w": _Key("width", _int_parser(32, 4096)),
-    "h": _Key("height", _int_parser(32, 4096)),
-    "pw": _Key("width_percent", _int_parser(0, 200)),
-    "ph": _Key("height_percent", _int_parser(0, 200)),
-    "scaletype": _Key("scaletype", _enum_parser(ScaleType)),
+@dataclass(frozen=True)
+class _ChoiceKey:
+    field: str
+    values: dict[str, object]
+    optional: bool = False
+
+    def parse(self, key: str, text: str) -> object:
+        if text not in self.values:
+            raise ProcessError(f"{key}: {text!r} is not valid; valid: {', '.join(self.values)}")
+        return self.values[text]
+
+    def check(self, key: str, value: object) -> object:
+        # Identity, not equality: True == 1 must not pass for a bool choice.
+        if not any(value is choice for choice in self.values.values()):
+            raise ProcessError(f"{key}: {value!r} is not valid; valid: {', '.join(self.values)}")
+        return value
+
+
+def _enum_key(name: str, cls: type[enum.Enum]) -> _ChoiceKey:
+    return _ChoiceKey(name, {member.value: member for member in cls})
+
+
+#: Registry of the action's keys: processing-string key -> Request field, parser, check.
+KEYS: dict[str, _IntKey | _ChoiceKey] = {
+    "ss": _IntKey("start_ms", 0),
+    "f": _enum_key("format", ImageFormat),
+    "m": _enum_key("mode", Mode),
+    "thr": _IntKey("threshold", 0, 100),
+    "num": _IntKey("count", 0),
+    "inter": _IntKey("interval_ms", 0),
+    "w": _IntKey("width", 32, 4096, optional=True),
+    "h": _IntKey("height", 32, 4096, optional=True),
+    "pw": _IntKey("width_percent", 0, 200, optional=True),
+    "ph": _IntKey("height_percent", 0, 200, optional=True),
+    "scaletype": _enum_key("scaletype", ScaleType),
     # Extensions (README: "Extensions").
-    "ar": _Key("autorotate", _choice_parser({"auto": True, "0": False})),
-    "q": _Key("quality", _int_parser(1, 100)),
-    "sm": _Key("seek", _enum_parser(SeekMode)),
-    "vs": _Key("stream", _int_parser(0)),
+    "ar": _ChoiceKey("autorotate", {"auto": True, "0": False}),
+    "q": _IntKey("quality", 1, 100),
+    "sm": _enum_key("seek", SeekMode),
+    "vs": _IntKey("stream", 0, optional=True),
 }
 
 
@@ -210,7 +225,7 @@ def _parse_action(action: str) -> dict[str, object]:
             )
         spec = KEYS.get(key)
         if spec is None:
-            raise ProcessError(f"{key[:60]}: unknown key; valid keys: {', '.join(KEYS)}")
+            raise ProcessError(f"{key[:60]}: unknown key (value {text[:60]!r}); valid keys: {', '.join(KEYS)}")
         if key in seen:
             raise ProcessError(f"{key}: given twice ({text[:60]!r} the second time); give each key once")
         seen.add(key)
@@ -262,8 +277,8 @@ def decode_b64(key: str, text: str) -> str:
         raise ProcessError(
             f"{key}: {text[:60]!r} is not base64 of UTF-8 text; valid: URL-safe base64 text"
         ) from None
-    # The seed's own examples encode a trailing newline.
-    value = decoded.strip()
+    # The seed's own examples encode a trailing newline (SPEC §1: trailing only).
+    value = decoded.rstrip()
     if not value:
         raise ProcessError(f"{key}: {text[:60]!r} decodes to an empty name; valid: a non-empty name")
     if "\x00" in value:

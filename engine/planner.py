@@ -172,6 +172,9 @@ def _inter_frames(request: Request, facts: StreamFacts, clock: _Clock) -> tuple[
         requested = np.maximum(times, start)
     else:
         step = request.interval_ms * clock.den
+        if step + start >= 2**62:
+            # Past int64 (fine time bases with huge intervals): exact Python ints.
+            times, following = times.astype(object), following.astype(object)
         k = -((start - times) // step)  # ceil((time - start) / step)
         k[0] = 0  # the frame at ss itself (its time may be before ss)
         requested = start + k * step
@@ -238,10 +241,16 @@ def _first_occurrences(frames: np.ndarray, requested: np.ndarray) -> tuple[np.nd
     return frames[keep], np.asarray(requested, dtype=np.float64)[keep]
 
 
-def decode_runs(frames: np.ndarray, keyframe: np.ndarray) -> tuple[DecodeRun, ...]:
+#: A seek costs about this many decoded frames (demuxer seek, decoder flush and
+#: refill of its frame threads); seeking ahead pays only when it skips more.
+SEEK_COST_FRAMES = 4
+
+
+def decode_runs(frames: np.ndarray, keyframe: np.ndarray, *, seek_cost: int = SEEK_COST_FRAMES) -> tuple[DecodeRun, ...]:
     """Group ascending target frames into runs: a run seeks to the keyframe before
     its first frame and decodes forward; the next target starts a new run only when
-    a keyframe after the last decoded frame lets the decoder skip ahead."""
+    a keyframe after the last decoded frame lets the decoder skip more than
+    ``seek_cost`` frames (so dense targets make one long run, not a seek per GOP)."""
     preceding = _preceding_keyframe(np.asarray(keyframe, dtype=bool))
     runs: list[DecodeRun] = []
     current: list[int] = []
@@ -251,7 +260,7 @@ def decode_runs(frames: np.ndarray, keyframe: np.ndarray) -> tuple[DecodeRun, ..
         if frame < position:
             raise ValueError(f"frames: must ascend, {frame} came after {position}")
         key = int(preceding[frame])
-        if not current or key > position:
+        if not current or key - position - 1 > seek_cost:
             if current:
                 runs.append(DecodeRun(seek, tuple(current)))
             seek, current = key, []
