@@ -11,13 +11,14 @@ import av
 import numpy as np
 
 from engine.decoder import Decoder, DecodeStats
+from engine.errors import UndecodableError
 from engine.imaging import frame_luma, frame_rgb, output_size, quarter_turns
 from engine.params import Mode, Request, parse
 from engine.planner import Plan, StreamFacts, Target, decode_runs, plan
 from engine.probe import MediaInfo, open_source, probe
 from engine.result import Result, Snapshot
 from engine.select import Scorer, is_event, select_events
-from engine.writer import ImageWriter, Naming, confine, naming, saveas_target
+from engine.writer import ImageWriter, Naming, confine, inside, naming, saveas_target
 from kernels import dhash, hash_to_hex, render
 
 STORAGE_ROOT_ENV = "SNAPSHOTS_STORAGE_ROOT"
@@ -54,13 +55,16 @@ def snapshot(
                 job.frames()
         warnings.extend(job.warnings)
     facts = info.facts
+    errors = job.stats.decode_errors + info.demux_errors
+    if errors:
+        warnings.append(f"source {source_name!r}: {errors} damaged packet(s) skipped")
     return Result(
         source=source_name,
         process=process if isinstance(process, str) else "",
         stream=info.video_position,
         snapshots=tuple(job.snapshots),
         warnings=tuple(warnings),
-        decode_errors=job.stats.decode_errors,
+        decode_errors=errors,
         frames_decoded=job.stats.frames_decoded,
         duration_ms=None if facts is None else facts.duration_ms,
     )
@@ -73,11 +77,19 @@ def _resolve_target(
     source: str,
     warnings: list[str],
 ) -> tuple[str, str | None]:
-    """The target path and, for sys/saveas, the bucket folder it must stay inside."""
+    """The target path and the folder it must stay inside (None: unconfined).
+
+    An explicit target is the caller's own path, unless a storage root is given:
+    then it is taken relative to the root and may not leave it, as saveas objects
+    may not leave their bucket.
+    """
     if target is not None:
         if request.saveas is not None:
             warnings.append("sys/saveas: ignored because an explicit target was given")
-        return os.fspath(target), None
+        if storage_root is None:
+            return os.fspath(target), None
+        root = os.fspath(storage_root)
+        return inside(root, os.fspath(target), "target"), root
     if request.saveas is not None:
         root = os.fspath(storage_root) if storage_root is not None else os.environ.get(STORAGE_ROOT_ENV, os.getcwd())
         path = saveas_target(request.saveas, root)
@@ -116,6 +128,13 @@ class _Job:
         else:
             for target, frame in self._decode(job_plan, facts):
                 self._write(frame, target.requested_ms, _pts_ms(frame, facts))
+        if self.stats.missed_targets:
+            if not self.snapshots and job_plan.targets:
+                raise UndecodableError(
+                    f"source {self.info.path!r}: no frame could be decoded for any of "
+                    f"{len(job_plan.targets)} target(s); the stream is damaged"
+                )
+            self.warnings.append(f"{self.stats.missed_targets} target(s) skipped: no decodable frame reaches them")
         if self.names.keeps_last_only and len(self.snapshots) == 1:
             self.warnings.append(f"target {self.names.template!r} has an image suffix: only the last snapshot is kept")
 

@@ -18,11 +18,19 @@ from engine.errors import UndecodableError
 from engine.planner import DecodeRun, Plan, StreamFacts
 
 
+#: Packets a run may read beyond the frames its plan spans before it gives up
+#: (broken timestamps must not turn a 5-frame run into a read of the whole file).
+RUN_SLACK_PACKETS = 300
+
+
 @dataclass
 class DecodeStats:
     frames_decoded: int = 0
     decode_errors: int = 0
+    """Packets the decoder refused, and demux failures that ended a read early."""
     seeks: int = 0
+    missed_targets: int = 0
+    """Targets no decodable frame could be found for (skipped, not written)."""
 
 
 class Decoder:
@@ -66,9 +74,11 @@ class Decoder:
         wanted = {pts for _, pts in pending}
         for rung, seek_to in self._seek_ladder(run.seek_frame, facts):
             self._seek(seek_to)
+            first = 0 if rung == "start" else run.seek_frame
+            budget = run.frames[-1] - first + 1 + RUN_SLACK_PACKETS
             landed = False
             previous: av.VideoFrame | None = None
-            for frame in self._frames(wanted):
+            for frame in self._frames(wanted, budget):
                 pts = frame.pts
                 if pts is None:
                     continue
@@ -86,13 +96,13 @@ class Decoder:
                     return
                 previous = frame
             if landed:
-                # End of stream: the last frame is shown until the end.
+                # End of stream (or of the run's budget): the last frame is shown
+                # until the end.
                 for index, _ in pending:
                     yield index, previous
                 return
-        raise UndecodableError(
-            f"source {self._container.name!r}: no decodable frame at or before pts {pending[0][1]}"
-        )
+        # Nothing decodable reaches these targets: skip them, the job goes on.
+        self.stats.missed_targets += len(pending)
 
     def _seek_ladder(self, keyframe: int, facts: StreamFacts) -> list[tuple[str, int | None]]:
         """Where to seek to reach a keyframe, best guess first: demuxers index by pts
@@ -105,6 +115,20 @@ class Decoder:
             ladder.insert(1 if not self._prefer_dts else 0, ("dts", by_dts))
         return [*ladder, ("start", None)]
 
+    def _packets(self, budget: int | None) -> Iterator[av.Packet]:
+        packets = self._container.demux(self._stream)
+        read = 0
+        while budget is None or read < budget:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.error.FFmpegError:
+                self.stats.decode_errors += 1
+                return
+            read += 1
+            yield packet
+
     def _seek(self, pts: int | None) -> None:
         self.stats.seeks += 1
         try:
@@ -113,15 +137,20 @@ class Decoder:
             else:
                 self._container.seek(pts, backward=True, stream=self._stream)
         except av.error.FFmpegError:
-            # Unseekable input: start over from the beginning.
-            self._container.seek(0, backward=True)
+            # Unseekable input: start over from the beginning if even that works;
+            # else read on from where we are (pts matching still holds).
+            try:
+                self._container.seek(0, backward=True)
+            except av.error.FFmpegError:
+                self.stats.decode_errors += 1
 
-    def _frames(self, wanted: set[int] | None) -> Iterator[av.VideoFrame]:
-        """Decoded frames from the current position; packets whose pts is in
-        ``wanted`` are decoded in full, others as the skip policy allows."""
+    def _frames(self, wanted: set[int] | None, budget: int | None = None) -> Iterator[av.VideoFrame]:
+        """Decoded frames from the current position, reading at most ``budget``
+        packets; packets whose pts is in ``wanted`` are decoded in full, others as
+        the skip policy allows. A demux failure ends the read (counted)."""
         context = self._context
         skipping = context.skip_frame
-        for packet in self._container.demux(self._stream):
+        for packet in self._packets(budget):
             if wanted is not None:
                 policy = "DEFAULT" if packet.pts in wanted else self._skip_untargeted
                 if policy != skipping:

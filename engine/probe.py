@@ -38,6 +38,8 @@ class MediaInfo:
     """Frame times; None for a cover picture."""
     container_duration_ms: float | None
     """What the header claims, kept only to report disagreement."""
+    demux_errors: int = 0
+    """1 when the scan ended on a read error (a damaged tail): frames past it are unknown."""
 
 
 def open_source(path: str | os.PathLike[str]) -> av.container.InputContainer:
@@ -97,16 +99,18 @@ def probe(container: av.container.InputContainer, *, position: int | None = None
     )
     if is_cover(stream):
         return MediaInfo(**info, is_cover=True, facts=None)
-    return MediaInfo(**info, is_cover=False, facts=scan(container, stream, name))
+    facts, demux_errors = scan(container, stream, name)
+    return MediaInfo(**info, is_cover=False, facts=facts, demux_errors=demux_errors)
 
 
-def scan(container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str) -> StreamFacts:
+def scan(container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str) -> tuple[StreamFacts, int]:
     """Every frame's pts and keyframe flag from a demux pass (the decoder seeks
     before it reads, so the container is left where the scan ended)."""
     pts: list[int] = []
     dts: list[int] = []
     keys: list[bool] = []
     durations: list[int] = []
+    demux_errors = 0
     try:
         for packet in container.demux(stream):
             stamp = packet.pts if packet.pts is not None else packet.dts
@@ -120,7 +124,7 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
             durations.append(packet.duration or 0)
     except av.error.FFmpegError:
         # A damaged tail ends the scan; what was read before is still usable.
-        pass
+        demux_errors = 1
     if not pts:
         raise UndecodableError(f"source {name!r}: the video stream has no frames")
     order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
@@ -133,9 +137,10 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
     last_duration = durations[int(order[-1])]
     if last_duration <= 0:
         last_duration = _typical_frame_ticks(stamps, stream, time_base)
-    return StreamFacts(
+    facts = StreamFacts(
         time_base=time_base, pts=stamps, keyframe=flags, end_pts=int(stamps[-1]) + last_duration, dts=decode_stamps
     )
+    return facts, demux_errors
 
 
 def _typical_frame_ticks(stamps: np.ndarray, stream: av.video.stream.VideoStream, time_base: Fraction) -> int:

@@ -67,22 +67,30 @@ def naming(target: str, image_format: ImageFormat, stream_position: int, *, sour
 
 def saveas_target(saveas: SaveAs, storage_root: str) -> str:
     """The target path of ``sys/saveas``: ``<root>/<bucket>/<object>``, refusing escapes."""
-    bucket, obj = saveas.bucket, saveas.object
+    bucket = saveas.bucket
     if bucket in (".", "..") or "/" in bucket or "\\" in bucket or "\x00" in bucket:
         raise TargetError(f"b: bucket {bucket!r} is not a plain folder name; valid: one path component")
-    if "\x00" in obj:
-        raise TargetError(f"o: object {obj!r} contains a NUL byte; valid: a relative path without NUL")
-    if os.path.isabs(obj) or obj.startswith(("/", "\\")):
-        raise TargetError(f"o: object {obj!r} is an absolute path; valid: a path relative to bucket {bucket!r}")
-    if ".." in re.split(r"[\\/]", obj):
-        raise TargetError(f"o: object {obj!r} climbs out with '..'; valid: a path inside bucket {bucket!r}")
     bucket_dir = os.path.join(storage_root, bucket)
+    path = inside(bucket_dir, saveas.object, "o: object", f"bucket {bucket!r}")
     if not os.path.isdir(bucket_dir):
         raise TargetError(
             f"b: bucket {bucket!r} does not exist under storage root {storage_root!r}; "
             f"valid: an existing folder of the storage root (create {bucket_dir!r})"
         )
-    return os.path.join(bucket_dir, obj)
+    return path
+
+
+def inside(root: str, relative: str, what: str, root_name: str | None = None) -> str:
+    """``root/relative``, refusing a relative path that is absolute, climbs out with
+    '..' or holds a NUL (symlinks are checked at write time by :func:`confine`)."""
+    where = root_name or repr(root)
+    if "\x00" in relative:
+        raise TargetError(f"{what} {relative!r} contains a NUL byte; valid: a relative path without NUL")
+    if os.path.isabs(relative) or relative.startswith(("/", "\\")):
+        raise TargetError(f"{what} {relative!r} is an absolute path; valid: a path relative to {where}")
+    if ".." in re.split(r"[\\/]", relative):
+        raise TargetError(f"{what} {relative!r} climbs out with '..'; valid: a path inside {where}")
+    return os.path.join(root, relative)
 
 
 def confine(path: str, root: str) -> None:

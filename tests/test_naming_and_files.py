@@ -182,3 +182,18 @@ def test_unwritable_target_is_a_target_error(tmp_path, sample):
     blocker.write_text("not a folder")
     with pytest.raises(TargetError, match=r"cannot"):
         snapshot(sample(MAIN), FOUR, str(blocker / "clip"))
+
+
+def test_storage_root_confines_an_explicit_target(tmp_path, sample):
+    root = tmp_path / "root"
+    root.mkdir()
+    result = snapshot(sample(MAIN), FOUR, "sub/clip", storage_root=str(root))
+    assert files(root / "sub") == [f"clip_0_{j}.jpg" for j in (1, 2, 3, 4)]
+    assert [frame_index_of(p) for p in result.paths] == FOUR_FRAMES
+    for escaping, message in (("../out", "climbs out"), ("/tmp/abs", "absolute"), ("a\x00b", "NUL")):
+        with pytest.raises(TargetError, match=rf"target .*{message}"):
+            snapshot(sample(MAIN), FOUR, escaping, storage_root=str(root))
+    (root / "link").symlink_to(tmp_path)
+    with pytest.raises(TargetError, match="outside"):
+        snapshot(sample(MAIN), FOUR, "link/clip", storage_root=str(root))
+    assert files(tmp_path) == ["root"]
