@@ -13,13 +13,14 @@ that matters.
 
 from __future__ import annotations
 
+import av
 import cv2
 import imagehash
 import numpy as np
 import pytest
 from PIL import Image
 
-from kernels import dhash, dhash_reference, render, render_reference
+from kernels import dhash, dhash_reference, render, render_reference, render_yuv
 
 H, W = 1080, 1920
 BOX = 512
@@ -111,3 +112,99 @@ def test_render_reference(benchmark, rgb):
 def test_render_cv2_inter_area(benchmark, rgb):
     out = run(benchmark, cv2_area_crop, rgb, rounds=100)
     assert out.shape == (BOX, BOX, 3)
+
+
+# -- YUV 4:2:0 frame -> RGB 512x512 crop (1080p) ------------------------------
+#
+# The decoder hands out yuv420p planes.  Compared: the fused render_yuv on
+# those planes; the engine's current path (full-size swscale to rgb24, then
+# render), also with OpenCV's I420 converter in place of swscale; swscale
+# doing the whole job (AREA scale + rgb24, then a centre crop).  swscale is
+# pinned to one thread like OpenCV.
+
+
+@pytest.fixture(scope="module")
+def yuv_frame() -> av.VideoFrame:
+    y, x = np.mgrid[0:H, 0:W].astype(np.float64)
+    rng = np.random.default_rng(2)
+    base = np.stack([128 + 100 * np.sin(x / 37 + c) * np.cos(y / 29 - c) for c in range(3)], 2)
+    rgb = np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+
+
+def frame_planes(frame: av.VideoFrame) -> list[np.ndarray]:
+    return [
+        np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:p.height, :p.width]
+        for p in frame.planes
+    ]
+
+
+@pytest.mark.benchmark(group="yuv420p-crop-1080p-512")
+def test_yuv_render_yuv(benchmark, yuv_frame):
+    out = run(benchmark, lambda f: render_yuv(*frame_planes(f), BOX, BOX, "crop"),
+              yuv_frame, rounds=200)
+    assert out.shape == (BOX, BOX, 3)
+
+
+@pytest.mark.benchmark(group="yuv420p-crop-1080p-512")
+def test_yuv_render_yuv_rot90(benchmark, yuv_frame):
+    planes = [np.rot90(p) for p in frame_planes(yuv_frame)]
+    run(benchmark, render_yuv, *planes, BOX, BOX, "crop", rounds=200)
+
+
+@pytest.mark.benchmark(group="yuv420p-crop-1080p-512")
+def test_yuv_to_ndarray_then_render(benchmark, yuv_frame):
+    # The engine's path today.
+    def path(f):
+        return render(f.to_ndarray(format="rgb24", threads=1), BOX, BOX, "crop")
+
+    run(benchmark, path, yuv_frame, rounds=100)
+
+
+@pytest.mark.benchmark(group="yuv420p-crop-1080p-512")
+def test_yuv_cv2_i420_then_render(benchmark, yuv_frame):
+    y, u, v = frame_planes(yuv_frame)
+    # Packing the I420 buffer is not timed (a decoder could hand it out).
+    i420 = np.concatenate([y, u.reshape(-1, W), v.reshape(-1, W)])
+
+    def path(buf):
+        return render(cv2.cvtColor(buf, cv2.COLOR_YUV2RGB_I420), BOX, BOX, "crop")
+
+    run(benchmark, path, i420, rounds=100)
+
+
+@pytest.mark.benchmark(group="yuv420p-crop-1080p-512")
+def test_yuv_swscale_area_then_crop(benchmark, yuv_frame):
+    scaled_w = round(W * BOX / H)  # 910
+    x0 = (scaled_w - BOX) // 2
+
+    def path(f):
+        full = f.reformat(width=scaled_w, height=BOX, format="rgb24",
+                          interpolation="AREA", threads=1).to_ndarray()
+        return np.ascontiguousarray(full[:, x0:x0 + BOX])
+
+    out = run(benchmark, path, yuv_frame, rounds=100)
+    assert out.shape == (BOX, BOX, 3)
+
+
+@pytest.mark.benchmark(group="yuv420p-other-1080p")
+def test_yuv_render_yuv_identity(benchmark, yuv_frame):
+    run(benchmark, render_yuv, *frame_planes(yuv_frame), W, H, "stretch", rounds=30)
+
+
+@pytest.mark.benchmark(group="yuv420p-other-1080p")
+def test_yuv_to_ndarray_identity(benchmark, yuv_frame):
+    run(benchmark, lambda f: f.to_ndarray(format="rgb24", threads=1), yuv_frame, rounds=100)
+
+
+@pytest.mark.benchmark(group="yuv420p-other-1080p")
+def test_yuv_render_yuv_half(benchmark, yuv_frame):
+    run(benchmark, render_yuv, *frame_planes(yuv_frame), W // 2, H // 2, "stretch", rounds=100)
+
+
+@pytest.mark.benchmark(group="yuv420p-other-1080p")
+def test_yuv_to_ndarray_then_render_half(benchmark, yuv_frame):
+    def path(f):
+        return render(f.to_ndarray(format="rgb24", threads=1), W // 2, H // 2, "stretch")
+
+    run(benchmark, path, yuv_frame, rounds=100)

@@ -12,14 +12,14 @@ import numpy as np
 
 from engine.decoder import Decoder, DecodeStats
 from engine.errors import UndecodableError
-from engine.imaging import frame_luma, frame_rgb, output_size, quarter_turns
+from engine.imaging import frame_luma, quarter_turns, render_frame
 from engine.params import Mode, Request, parse
 from engine.planner import Plan, StreamFacts, Target, decode_runs, plan
 from engine.probe import MediaInfo, open_source, probe
 from engine.result import Result, Snapshot
 from engine.select import Scorer, is_event, select_events
 from engine.writer import ImageWriter, Naming, confine, inside, naming, saveas_target
-from kernels import dhash, hash_to_hex, render
+from kernels import dhash, hash_to_hex
 
 STORAGE_ROOT_ENV = "SNAPSHOTS_STORAGE_ROOT"
 
@@ -176,12 +176,7 @@ class _Job:
             yield by_frame[index], frame
 
     def _write(self, frame: av.VideoFrame, requested_ms: float, pts_ms: float, hex_value: str | None = None, score: float | None = None) -> None:
-        turns = quarter_turns(frame, self.request.autorotate)
-        rgb = frame_rgb(frame, turns)
-        height, width = rgb.shape[:2]
-        box_w, box_h = output_size(width, height, self.request)
-        if (box_w, box_h) != (width, height):
-            rgb = render(rgb, box_w, box_h, self.request.scaletype.value)
+        rgb = render_frame(frame, quarter_turns(frame, self.request.autorotate), self.request)
         serial = len(self.snapshots) + 1
         path = self.names.path(serial)
         if self.bucket is not None:

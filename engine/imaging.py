@@ -13,9 +13,15 @@ import av
 import numpy as np
 
 from engine.params import Request
+from kernels import render, render_yuv
 
 #: Pixel formats whose first plane is 8-bit luma, usable without conversion.
 _LUMA_FORMATS = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "nv12", "nv21", "gray"})
+#: Three-plane 8-bit formats the fused YUV kernel reads directly.
+_PLANAR_YUV = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p"})
+#: FFmpeg colorspace (AVColorSpace) -> matrix; anything else (unspecified) is
+#: BT.601, as swscale assumes.
+_MATRICES = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
 
 
 def quarter_turns(frame: av.VideoFrame, autorotate: bool) -> int:
@@ -36,12 +42,35 @@ def frame_rgb(frame: av.VideoFrame, turns: int) -> np.ndarray:
 
 def frame_luma(frame: av.VideoFrame, turns: int) -> np.ndarray:
     """The luma plane as displayed (a view of the decoder's plane where possible)."""
-    if frame.format.name in _LUMA_FORMATS:
-        plane = frame.planes[0]
-        luma = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)[: frame.height, : frame.width]
-    else:
-        luma = frame.to_ndarray(format="gray")
+    luma = _plane(frame, 0) if frame.format.name in _LUMA_FORMATS else frame.to_ndarray(format="gray")
     return np.rot90(luma, turns) if turns else luma
+
+
+def render_frame(frame: av.VideoFrame, turns: int, request: Request) -> np.ndarray:
+    """The frame as displayed, at the request's size and scale type, RGB uint8.
+
+    Planar 8-bit YUV goes straight from the decoder's planes to the output size
+    (``kernels.render_yuv``: no full-size RGB frame); other formats, and frames
+    kept at their own size, go through swscale's RGB conversion.
+    """
+    width, height = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
+    box_w, box_h = output_size(width, height, request)
+    if (box_w, box_h) == (width, height):
+        return frame_rgb(frame, turns)
+    scaletype = request.scaletype.value
+    if frame.format.name not in _PLANAR_YUV:
+        return render(frame_rgb(frame, turns), box_w, box_h, scaletype)
+    y, u, v = (np.rot90(_plane(frame, i), turns) for i in range(3))
+    full_range = frame.color_range == 2 or frame.format.name.startswith("yuvj")
+    matrix = _MATRICES.get(int(frame.colorspace or 0), "bt601")
+    return render_yuv(y, u, v, box_w, box_h, scaletype, matrix=matrix, full_range=full_range)
+
+
+def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
+    """A view of one 8-bit plane of the decoded frame, without its row padding."""
+    plane = frame.planes[index]
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+    return rows[: plane.height, : plane.width]
 
 
 def output_size(width: int, height: int, request: Request) -> tuple[int, int]:

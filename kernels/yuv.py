@@ -1,0 +1,443 @@
+"""Fused YUV planes -> scaled RGB: resample first, convert colours after.
+
+``render_yuv`` takes the decoder's three 8-bit planes (Y, U = Cb, V = Cr)
+and produces exactly what ``render`` would make of the full-size RGB frame,
+without ever building that frame:
+
+1. Each plane is resampled straight onto the output grid with the filters of
+   :mod:`kernels.resample` (area when shrinking, triangle/bilinear when
+   enlarging, per axis).  The luma plane uses the :func:`~kernels.scale.layout`
+   source window as is; a chroma plane subsampled by ``f`` along an axis uses
+   that window divided by ``f``.  That is the **centre-sited** reading of
+   chroma: chroma sample ``j`` covers luma pixels ``[f*j, f*j + f)`` (2x2 for
+   4:2:0, 2x1 for 4:2:2), so its centre is the centre of that block.
+2. The three resampled values of each output pixel are converted to RGB
+   (float32), rounded half up and clipped to 0..255, and written into the
+   (black-padded, for ``fill``) canvas.
+
+The colour conversion is affine, so resampling before converting equals
+converting before resampling except for the final rounding and clipping.
+Clipping happens once, at output resolution (out-of-gamut YUV is averaged
+before it is clipped, as a float RGB pipeline would do).
+
+Subsampling is inferred per axis from the plane shapes: a chroma side equals
+the luma side (factor 1) or ``ceil(luma / 2)`` (factor 2).  Rotation by
+``np.rot90`` applied to all three planes therefore just works, including a
+rotated 4:2:2 frame whose subsampled axis becomes the vertical one.
+
+Colour matrices use the standard luma coefficients (Kr, Kb): BT.601
+(0.299, 0.114), BT.709 (0.2126, 0.0722), BT.2020 non-constant luminance
+(0.2627, 0.0593).  ``full_range=False`` is limited ("MPEG", "tv") range:
+Y 16..235 and C 16..240 map to 0..255 and -0.5..0.5; ``full_range=True``
+is full ("JPEG", "pc") range: Y 0..255, C 0..255 centred on 128.
+
+``render_yuv_reference`` is the plain NumPy version used by the tests:
+chroma upsampled to luma size (dense triangle weights, same centre-siting),
+converted to RGB in float64 at full resolution, then resampled like
+``render_reference`` (without rounding the intermediate full-size image).
+For 4:4:4 the two agree to float rounding.  For subsampled chroma they
+filter chroma differently (one resampling from the chroma grid vs. bilinear
+to the luma grid then resampling, which blurs a little more and clamps at
+the image edge half a chroma sample earlier), so they agree only where
+chroma is smooth; exact chroma geometry is checked separately (area-filter
+shrinks equal 4:4:4 with replicated chroma).
+
+Chroma siting is centre (MPEG-1/JPEG).  H.264/HEVC streams that do not
+signal it are "left" sited (MPEG-2); the half-luma-pixel horizontal
+difference only shows on sharp chroma edges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.lib.stride_tricks import as_strided
+
+from ._config import JIT
+from .resample import _mirror, axis_taps, axis_weights_reference
+from .scale import layout
+
+__all__ = ["MATRICES", "render_yuv", "render_yuv_reference", "yuv_to_rgb_coefficients"]
+
+# Luma coefficients (Kr, Kb) of the supported matrices.
+MATRICES = {
+    "bt601": (0.299, 0.114),
+    "bt709": (0.2126, 0.0722),
+    "bt2020": (0.2627, 0.0593),
+}
+
+
+# --------------------------------------------------------------------------
+# argument checks and colour maths
+
+
+def _check_plane(name: str, plane) -> None:
+    if not isinstance(plane, np.ndarray):
+        raise ValueError(f"{name} must be a numpy.ndarray, got {type(plane).__name__}")
+    if plane.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D plane, got shape {plane.shape}")
+    if plane.dtype != np.uint8:
+        raise ValueError(f"{name} must have dtype uint8, got {plane.dtype}")
+    if plane.shape[0] < 1 or plane.shape[1] < 1:
+        raise ValueError(f"{name} must not be empty, got shape {plane.shape}")
+
+
+def _factor(name: str, luma_len: int, chroma_len: int, axis: str) -> int:
+    if chroma_len == luma_len:
+        return 1
+    if chroma_len == (luma_len + 1) // 2:
+        return 2
+    raise ValueError(
+        f"{name} {axis} {chroma_len} is neither the luma {axis} {luma_len} "
+        f"nor ceil({luma_len} / 2)"
+    )
+
+
+def _check_planes(y, u, v) -> tuple[int, int]:
+    """Validate the planes; return the chroma factors ``(fy, fx)``."""
+    _check_plane("y", y)
+    _check_plane("u", u)
+    _check_plane("v", v)
+    if v.shape != u.shape:
+        raise ValueError(f"v must have the shape of u {u.shape}, got {v.shape}")
+    fy = _factor("u", y.shape[0], u.shape[0], "height")
+    fx = _factor("u", y.shape[1], u.shape[1], "width")
+    return fy, fx
+
+
+def yuv_to_rgb_coefficients(matrix: str = "bt601", full_range: bool = False) -> np.ndarray:
+    """The affine YCbCr -> RGB map as a float64 (3, 4) matrix.
+
+    ``rgb = M[:, :3] @ (Y, Cb, Cr) + M[:, 3]`` for 8-bit code values.
+    Raises ValueError naming ``matrix`` or ``full_range``.
+    """
+    if not isinstance(matrix, str) or matrix not in MATRICES:
+        raise ValueError(f"matrix must be one of {tuple(MATRICES)}, got {matrix!r}")
+    if not isinstance(full_range, (bool, np.bool_)):
+        raise ValueError(f"full_range must be a bool, got {full_range!r}")
+    kr, kb = MATRICES[matrix]
+    kg = 1.0 - kr - kb
+    if full_range:
+        y_scale, y_off, c_scale = 1.0, 0.0, 1.0
+    else:
+        y_scale, y_off, c_scale = 255.0 / 219.0, 16.0, 255.0 / 224.0
+    # R = Y' + 2(1-Kr) Cr';  B = Y' + 2(1-Kb) Cb';
+    # G = Y' - 2 Kb (1-Kb) / Kg Cb' - 2 Kr (1-Kr) / Kg Cr'
+    cr_r = 2.0 * (1.0 - kr) * c_scale
+    cb_b = 2.0 * (1.0 - kb) * c_scale
+    cb_g = -2.0 * kb * (1.0 - kb) / kg * c_scale
+    cr_g = -2.0 * kr * (1.0 - kr) / kg * c_scale
+    m = np.array(
+        [
+            [y_scale, 0.0, cr_r],
+            [y_scale, cb_g, cr_g],
+            [y_scale, cb_b, 0.0],
+        ]
+    )
+    offset = -(m @ np.array([y_off, 128.0, 128.0]))
+    return np.concatenate([m, offset[:, None]], axis=1)
+
+
+# --------------------------------------------------------------------------
+# Numba kernel
+
+
+@njit(**JIT)
+def _vertical(flat, s0, s1, start, count, weights, row, x_lo, span, buf):
+    """buf[:span] = sum over the row's taps of weight * source row from x_lo."""
+    for j in range(span):
+        buf[j] = 0.0
+    for t in range(count[row]):
+        wy = weights[row, t]
+        base = (start[row] + t) * s0 + x_lo * s1
+        if s1 == 1:
+            line = flat[base:base + span]
+            for j in range(span):
+                buf[j] += wy * np.float32(line[j])
+        else:
+            for j in range(span):
+                buf[j] += wy * np.float32(flat[base + j * s1])
+
+
+# The horizontal taps of a call all have the same (zero-padded) width, so
+# the branches on it are perfectly predictable, unlike a per-output tap
+# count.  Inlined at the Numba IR level: a real call per output pixel would
+# also pay the reference counting of its array arguments.
+@njit(inline="always", **JIT)
+def _dot(buf, p, w, o, width):
+    """sum(w[o, t] * buf[p + t] for t < width)."""
+    if width == 1:
+        return w[o, 0] * buf[p]
+    if width == 2:
+        return w[o, 0] * buf[p] + w[o, 1] * buf[p + 1]
+    if width == 3:
+        return w[o, 0] * buf[p] + w[o, 1] * buf[p + 1] + w[o, 2] * buf[p + 2]
+    if width == 4:
+        return (w[o, 0] * buf[p] + w[o, 1] * buf[p + 1]) + (
+            w[o, 2] * buf[p + 2] + w[o, 3] * buf[p + 3])
+    acc = np.float32(0.0)
+    for t in range(width):
+        acc += w[o, t] * buf[p + t]
+    return acc
+
+
+@njit(inline="always", **JIT)
+def _dot2(buf_a, buf_b, p, w, o, width):
+    """_dot of two buffers sharing the taps (the two chroma planes)."""
+    if width == 1:
+        w0 = w[o, 0]
+        return w0 * buf_a[p], w0 * buf_b[p]
+    if width == 2:
+        w0 = w[o, 0]
+        w1 = w[o, 1]
+        return (w0 * buf_a[p] + w1 * buf_a[p + 1], w0 * buf_b[p] + w1 * buf_b[p + 1])
+    if width == 3:
+        w0 = w[o, 0]
+        w1 = w[o, 1]
+        w2 = w[o, 2]
+        return (w0 * buf_a[p] + w1 * buf_a[p + 1] + w2 * buf_a[p + 2],
+                w0 * buf_b[p] + w1 * buf_b[p + 1] + w2 * buf_b[p + 2])
+    acc_a = np.float32(0.0)
+    acc_b = np.float32(0.0)
+    for t in range(width):
+        wt = w[o, t]
+        acc_a += wt * buf_a[p + t]
+        acc_b += wt * buf_b[p + t]
+    return acc_a, acc_b
+
+
+@njit(**JIT)
+def _to_u8(x):
+    v = np.floor(x + np.float32(0.5))
+    return np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
+
+
+# Indices below are masked with _NONNEG (a no-op for real indices) so that
+# LLVM can prove them non-negative and drop Numba's negative-index
+# wraparound from the per-pixel loop.
+_NONNEG = (1 << 62) - 1
+# Kernel rows buffered before a transposed write-back.
+_TILE = 16
+
+
+@njit(**JIT)
+def _horizontal_row(buf_y, yh_start, yh_w, buf_u, buf_v, ch_start, ch_w, row_y, row_u, row_v):
+    """Horizontal pass of one row of each plane (scalar: the taps gather)."""
+    yw = yh_w.shape[1]
+    cw = ch_w.shape[1]
+    for c in range(yh_start.shape[0]):
+        row_y[c] = _dot(buf_y, yh_start[c] & _NONNEG, yh_w, c, yw)
+        row_u[c], row_v[c] = _dot2(buf_u, buf_v, ch_start[c] & _NONNEG, ch_w, c, cw)
+
+
+@njit(**JIT)
+def _convert_row(row_y, row_u, row_v, coef, dst):
+    """YCbCr -> packed RGB uint8 for one row (a plain loop that vectorises)."""
+    ky = coef[0]
+    r_v = coef[1]
+    r_0 = coef[2]
+    g_u = coef[3]
+    g_v = coef[4]
+    g_0 = coef[5]
+    b_u = coef[6]
+    b_0 = coef[7]
+    for c in range(row_y.shape[0]):
+        yy = ky * row_y[c]
+        uu = row_u[c]
+        vv = row_v[c]
+        dst[3 * c] = _to_u8(yy + r_v * vv + r_0)
+        dst[3 * c + 1] = _to_u8(yy + g_u * uu + g_v * vv + g_0)
+        dst[3 * c + 2] = _to_u8(yy + b_u * uu + b_0)
+
+
+@njit(**JIT)
+def _yuv_kernel(
+    fy, ys0, ys1, yv_start, yv_count, yv_w, yh_start, yh_w, y_lo, y_span,
+    fu, us0, us1, fv, vs0, vs1, cv_start, cv_count, cv_w, ch_start, ch_w, c_lo, c_span,
+    coef, out, o_base, o_s0, o_s1,
+):
+    n_cols = yh_start.shape[0]
+    # Zero tails: the zero-padded taps of the last columns may reach past
+    # the span; they must read finite values.
+    buf_y = np.zeros(y_span + yh_w.shape[1], dtype=np.float32)
+    buf_u = np.zeros(c_span + ch_w.shape[1], dtype=np.float32)
+    buf_v = np.zeros(c_span + ch_w.shape[1], dtype=np.float32)
+    row_y = np.empty(n_cols, dtype=np.float32)
+    row_u = np.empty(n_cols, dtype=np.float32)
+    row_v = np.empty(n_cols, dtype=np.float32)
+    # Transposed walk (o_s1 != 3): kernel rows are output columns.  Their
+    # pixels are packed into a tile of _TILE rows and flushed as runs of
+    # _TILE adjacent pixels per output row, not one scattered pixel at a time.
+    tile = np.empty((_TILE, n_cols * 3), dtype=np.uint8)
+    n_rows = yv_start.shape[0]
+    for r in range(n_rows):
+        _vertical(fy, ys0, ys1, yv_start, yv_count, yv_w, r, y_lo, y_span, buf_y)
+        _vertical(fu, us0, us1, cv_start, cv_count, cv_w, r, c_lo, c_span, buf_u)
+        _vertical(fv, vs0, vs1, cv_start, cv_count, cv_w, r, c_lo, c_span, buf_v)
+        _horizontal_row(buf_y, yh_start, yh_w, buf_u, buf_v, ch_start, ch_w,
+                        row_y, row_u, row_v)
+        if o_s1 == 3:
+            p = o_base + r * o_s0
+            _convert_row(row_y, row_u, row_v, coef, out[p:p + n_cols * 3])
+            continue
+        k = r % _TILE
+        _convert_row(row_y, row_u, row_v, coef, tile[k])
+        if k == _TILE - 1 or r == n_rows - 1:
+            r0 = r - k
+            for c in range(n_cols):
+                q = o_base + r0 * o_s0 + c * o_s1
+                for i in range(k + 1):
+                    out[q + i * o_s0] = tile[i, 3 * c]
+                    out[q + i * o_s0 + 1] = tile[i, 3 * c + 1]
+                    out[q + i * o_s0 + 2] = tile[i, 3 * c + 2]
+
+
+# --------------------------------------------------------------------------
+# wrappers
+
+
+def _normalise(plane: np.ndarray, v_taps, h_taps, transpose: bool):
+    """Non-negative strides (mirrored taps), optionally transposed."""
+    view = plane
+    if view.strides[0] < 0:
+        view = view[::-1]
+        v_taps = _mirror(v_taps, view.shape[0])
+    if view.strides[1] < 0:
+        view = view[:, ::-1]
+        h_taps = _mirror(h_taps, view.shape[1])
+    if transpose:
+        view = view.T
+        v_taps, h_taps = h_taps, v_taps
+    return view, v_taps, h_taps
+
+
+def _flat(view: np.ndarray):
+    """The bytes of a non-negative-strided 2-D view as a 1-D array + strides."""
+    s0, s1 = view.strides
+    n0, n1 = view.shape
+    size = (n0 - 1) * s0 + (n1 - 1) * s1 + 1
+    return as_strided(view, shape=(size,), strides=(1,), writeable=False), s0, s1
+
+
+def _horizontal_args(h_taps):
+    """Horizontal taps relative to their source span, all of the padded width."""
+    h_start, h_count, h_w = h_taps
+    lo = int(h_start.min())
+    span = int((h_start + h_count).max()) - lo
+    return h_start - lo, h_w, lo, span
+
+
+def _match_signs(plane: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``plane`` with the stride signs of ``like`` (copies only if they differ)."""
+    flip = tuple((a < 0) != (b < 0) for a, b in zip(plane.strides, like.strides))
+    if not any(flip):
+        return plane
+    copy = np.empty(plane.shape, np.uint8)
+    view = copy[tuple(slice(None, None, -1) if s < 0 else slice(None) for s in like.strides)]
+    view[...] = plane
+    return view
+
+
+def _plane_taps(lay, fy: int, fx: int, shape):
+    """(vertical, horizontal) taps of a plane subsampled by (fy, fx)."""
+    v = axis_taps(shape[0], lay.y0 / fy, lay.y1 / fy, lay.content_h)
+    h = axis_taps(shape[1], lay.x0 / fx, lay.x1 / fx, lay.content_w)
+    return v, h
+
+
+def _canvas(lay):
+    padded = (lay.content_w, lay.content_h) != (lay.canvas_w, lay.canvas_h)
+    alloc = np.zeros if padded else np.empty
+    return alloc((lay.canvas_h, lay.canvas_w, 3), dtype=np.uint8)
+
+
+def render_yuv(
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    width: int,
+    height: int,
+    scaletype: str,
+    *,
+    matrix: str = "bt601",
+    full_range: bool = False,
+) -> np.ndarray:
+    """Scale 8-bit Y/U/V planes (any strides) into the box as RGB.
+
+    ``y`` is (H, W); ``u`` and ``v`` are (H, W), (ceil(H/2), W),
+    (H, ceil(W/2)) or (ceil(H/2), ceil(W/2)) (4:4:4, 4:4:0-like, 4:2:2,
+    4:2:0), inferred from the shapes.  Geometry, filters and rounding are
+    those of :func:`~kernels.scale.render` for a W x H frame.  Returns a new
+    C-contiguous (h_out, w_out, 3) uint8 RGB array.  Raises ValueError
+    naming the bad argument.
+    """
+    fy, fx = _check_planes(y, u, v)
+    m = yuv_to_rgb_coefficients(matrix, full_range)
+    lay = layout(y.shape[1], y.shape[0], width, height, scaletype)
+    out = _canvas(lay)
+
+    # The vertical pass streams along the kernel's rows; for column-major
+    # planes (np.rot90 views) the kernel walks the output's columns instead.
+    transpose = abs(y.strides[0]) < abs(y.strides[1])
+    y_view, yv, yh = _normalise(y, *_plane_taps(lay, 1, 1, y.shape), transpose)
+    # Both chroma planes share their taps, so v gets u's stride signs.
+    v = _match_signs(v, u)
+    u_view, cv, ch = _normalise(u, *_plane_taps(lay, fy, fx, u.shape), transpose)
+    v_view, _, _ = _normalise(v, cv, ch, transpose)
+    row_px = lay.canvas_w * 3
+    o_base = lay.offset_y * row_px + lay.offset_x * 3
+    o_s0, o_s1 = (3, row_px) if transpose else (row_px, 3)
+    coef = np.array(
+        [m[0, 0], m[0, 2], m[0, 3], m[1, 1], m[1, 2], m[1, 3], m[2, 1], m[2, 3]],
+        dtype=np.float32,
+    )
+    _yuv_kernel(
+        *_flat(y_view), *yv, *_horizontal_args(yh),
+        *_flat(u_view), *_flat(v_view), *cv, *_horizontal_args(ch),
+        coef, out.reshape(-1), o_base, o_s0, o_s1,
+    )
+    return out
+
+
+def render_yuv_reference(
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    width: int,
+    height: int,
+    scaletype: str,
+    *,
+    matrix: str = "bt601",
+    full_range: bool = False,
+) -> np.ndarray:
+    """Plain NumPy ``render_yuv`` (upsample chroma, convert, resample; for tests).
+
+    Chroma is upsampled to luma size with dense triangle weights over the
+    centre-sited window ``[0, L / f)`` (each chroma sample covers ``f`` luma
+    pixels), the full-size YCbCr image is converted to RGB in float64, and
+    that is resampled with the dense weights of ``render_reference``; only
+    the output is rounded half up and clipped.
+    """
+    fy, fx = _check_planes(y, u, v)
+    m = yuv_to_rgb_coefficients(matrix, full_range)
+    lay = layout(y.shape[1], y.shape[0], width, height, scaletype)
+    out = _canvas(lay)
+    h, w = y.shape
+
+    def upsample(plane):
+        up_y = axis_weights_reference(plane.shape[0], 0.0, h / fy, h)
+        up_x = axis_weights_reference(plane.shape[1], 0.0, w / fx, w)
+        return up_y @ plane.astype(np.float64) @ up_x.T
+
+    ycc = np.stack([y.astype(np.float64), upsample(u), upsample(v)], axis=-1)
+    rgb = ycc @ m[:, :3].T + m[:, 3]
+    wy = axis_weights_reference(h, lay.y0, lay.y1, lay.content_h)
+    wx = axis_weights_reference(w, lay.x0, lay.x1, lay.content_w)
+    content = out[
+        lay.offset_y:lay.offset_y + lay.content_h,
+        lay.offset_x:lay.offset_x + lay.content_w,
+    ]
+    for c in range(3):
+        plane = wy @ rgb[:, :, c] @ wx.T
+        content[:, :, c] = np.clip(np.floor(plane + 0.5), 0, 255).astype(np.uint8)
+    return out
