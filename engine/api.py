@@ -57,7 +57,12 @@ def snapshot(
     facts = info.facts
     errors = job.stats.decode_errors + info.demux_errors
     if errors:
-        warnings.append(f"source {source_name!r}: {errors} damaged packet(s) skipped")
+        warnings.append(f"source {source_name!r}: {errors} damaged packet(s) or frame(s) met")
+    if facts is not None and info.header_frames > facts.frame_count:
+        warnings.append(
+            f"source {source_name!r}: the header lists {info.header_frames} frames but only "
+            f"{facts.frame_count} can be read: the file looks truncated"
+        )
     return Result(
         source=source_name,
         process=process if isinstance(process, str) else "",
@@ -168,7 +173,13 @@ class _Job:
 
     def _decoder(self, *, keyframes_only: bool) -> Decoder:
         # One tally across the job's passes.
-        return Decoder(self.container, self.info.stream_index, keyframes_only=keyframes_only, stats=self.stats)
+        return Decoder(
+            self.container,
+            self.info.stream_index,
+            keyframes_only=keyframes_only,
+            careful=self.info.looks_damaged,
+            stats=self.stats,
+        )
 
     def _decode(self, job_plan: Plan, facts: StreamFacts) -> Iterator[tuple[Target, av.VideoFrame]]:
         by_frame = {t.frame: t for t in job_plan.targets}

@@ -10,7 +10,7 @@ frame a player would show.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import av
 
@@ -26,11 +26,16 @@ RUN_SLACK_PACKETS = 300
 @dataclass
 class DecodeStats:
     frames_decoded: int = 0
-    decode_errors: int = 0
-    """Packets the decoder refused, and demux failures that ended a read early."""
     seeks: int = 0
     missed_targets: int = 0
-    """Targets no decodable frame could be found for (skipped, not written)."""
+    """Targets no decodable frame of their own could be found for (not written)."""
+    damaged: set[object] = field(default_factory=set)
+    """Packets the decoder refused or flagged corrupt, and reads that failed: each
+    counted once, however often a retry meets it again."""
+
+    @property
+    def decode_errors(self) -> int:
+        return len(self.damaged)
 
 
 class Decoder:
@@ -42,13 +47,17 @@ class Decoder:
         stream_index: int,
         *,
         keyframes_only: bool = False,
+        careful: bool = False,
         stats: DecodeStats | None = None,
     ) -> None:
         self._container = container
         self._stream = container.streams[stream_index]
         self._context = self._stream.codec_context
         if not self._context.is_open:
-            self._context.thread_type = "AUTO"
+            # Frame threading is the fast path, but when a damaged packet ends the
+            # stream FFmpeg drops the frames its threads still hold: a file that
+            # looks damaged is decoded with slice threads, which lose nothing.
+            self._context.thread_type = "SLICE" if careful else "AUTO"
         # NONKEY: the decoder drops every non-key frame without reconstructing it.
         # Otherwise NONREF for packets no target needs: frames nothing refers to
         # (most B-frames) are skipped, the rest are decoded as references.
@@ -56,11 +65,20 @@ class Decoder:
         self._context.skip_frame = self._skip_untargeted
         self.stats = stats if stats is not None else DecodeStats()
         self._prefer_dts = False
+        self._written: set[int] = set()
 
     def targets(self, plan: Plan, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
-        """(target frame index, decoded frame) for every target of the plan, in order."""
+        """(target frame index, decoded frame) for every target of the plan, in order.
+
+        A frame is given at most once: when damage makes a target fall back on a
+        frame already given (its own never decodes), that target is missed."""
         for run in plan.runs:
-            yield from self._run(run, facts)
+            for index, frame in self._run(run, facts):
+                if frame.pts in self._written:
+                    self.stats.missed_targets += 1
+                    continue
+                self._written.add(frame.pts)
+                yield index, frame
 
     def cover(self) -> av.VideoFrame:
         """The attached picture of an audio file."""
@@ -124,7 +142,7 @@ class Decoder:
             except StopIteration:
                 return
             except av.error.FFmpegError:
-                self.stats.decode_errors += 1
+                self.stats.damaged.add(("read", self._container.name, read))
                 return
             read += 1
             yield packet
@@ -142,7 +160,7 @@ class Decoder:
             try:
                 self._container.seek(0, backward=True)
             except av.error.FFmpegError:
-                self.stats.decode_errors += 1
+                self.stats.damaged.add(("seek", pts))
 
     def _frames(self, wanted: set[int] | None, budget: int | None = None) -> Iterator[av.VideoFrame]:
         """Decoded frames from the current position, reading at most ``budget``
@@ -158,8 +176,11 @@ class Decoder:
             try:
                 frames = packet.decode()
             except av.error.FFmpegError:
-                self.stats.decode_errors += 1
+                self.stats.damaged.add(("packet", packet.pos, packet.pts, packet.size))
                 continue
             for frame in frames:
                 self.stats.frames_decoded += 1
+                if frame.is_corrupt:
+                    # Decoded, but concealed over missing data: shown, and reported.
+                    self.stats.damaged.add(("frame", frame.pts))
                 yield frame

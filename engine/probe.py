@@ -40,6 +40,14 @@ class MediaInfo:
     """What the header claims, kept only to report disagreement."""
     demux_errors: int = 0
     """1 when the scan ended on a read error (a damaged tail): frames past it are unknown."""
+    header_frames: int = 0
+    """Frames the container header lists (0: not given)."""
+
+    @property
+    def looks_damaged(self) -> bool:
+        """The scan ended on an error, or found fewer frames than the header lists
+        (truncated, or a header that over-reports)."""
+        return bool(self.demux_errors) or (self.facts is not None and self.header_frames > self.facts.frame_count)
 
 
 def open_source(path: str | os.PathLike[str]) -> av.container.InputContainer:
@@ -100,7 +108,7 @@ def probe(container: av.container.InputContainer, *, position: int | None = None
     if is_cover(stream):
         return MediaInfo(**info, is_cover=True, facts=None)
     facts, demux_errors = scan(container, stream, name)
-    return MediaInfo(**info, is_cover=False, facts=facts, demux_errors=demux_errors)
+    return MediaInfo(**info, is_cover=False, facts=facts, demux_errors=demux_errors, header_frames=stream.frames or 0)
 
 
 def scan(container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str) -> tuple[StreamFacts, int]:

@@ -17,3 +17,15 @@ def sample():
         return str(SAMPLE_DIR / name)
 
     return path
+
+
+# Hypothesis: CI runs (CI=true) are reproducible: the same examples every run, no
+# per-example deadline (shared 2-core runners stall), a bounded example count (the
+# default; tests that need fewer or more say so with @settings).
+import os  # noqa: E402
+
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, max_examples=100, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")

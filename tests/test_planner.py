@@ -198,9 +198,11 @@ def request_for(draw, f: StreamFacts, modes=tuple(Mode)):
     D = duration_ms(f)
     mode = draw(st.sampled_from(modes))
     past_end = draw(st.integers(0, 30)) == 0
+    # ss is a 32-bit int (≤ INT_MAX) even when the generated stream is longer.
     ss = draw(st.integers(math.ceil(D), math.ceil(D) + 5)) if past_end else draw(
         st.sampled_from([0, 0, math.floor(D * Fraction(draw(st.integers(0, 99)), 100))]) | st.integers(0, max(0, math.ceil(D) - 1))
     )
+    ss = min(ss, INT_MAX)
     fields = dict(format=ImageFormat.JPG, mode=mode, start_ms=ss,
                   seek=draw(st.sampled_from([SeekMode.ACCURATE, SeekMode.FAST])))
     if mode in (Mode.INTER, Mode.DHASH):
