@@ -44,6 +44,9 @@ def _x264_opts(keyint: int, bframes: int, crf: int = 26, preset: str = "medium")
         "x264-params": (
             f"keyint={keyint}:min-keyint={keyint}:scenecut=0:bframes={bframes}"
             ":b-adapt=0:open-gop=0:threads=1:log-level=error"
+            # mbtree carries state between encodes in one process: off, so each file
+            # is the same bytes however many are generated together.
+            ":mbtree=0"
         ),
     }
 
