@@ -1,12 +1,15 @@
-"""``snapshots SOURCE PROCESS [-o TARGET] [--storage-root DIR] [--json]``.
+"""``snapshots SOURCE PROCESS [-o TARGET] [--storage-root DIR] [--json]``,
+``snapshots serve …`` (HTTP service) and ``snapshots batch MANIFEST …``.
 
 Exit codes come from :data:`engine.errors.EXIT_CODES`; a failure prints one line
-on stderr, never a traceback.
+on stderr, never a traceback. A source literally named ``serve`` or ``batch`` is
+given as ``./serve``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -14,6 +17,9 @@ from engine.api import snapshot
 from engine.errors import SnapshotError, exit_code_for
 
 PROG = "snapshots"
+#: Subcommands: name -> module with a ``main(argv) -> int``; imported only when used,
+#: so a plain snapshot job never loads the service or batch stacks.
+SUBCOMMANDS = {"serve": "engine.service.cli", "batch": "engine.batch.cli"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        return module.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         result = snapshot(args.source, args.process, args.target, storage_root=args.storage_root)
