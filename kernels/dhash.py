@@ -25,6 +25,7 @@ from numba import njit
 from numpy.lib.stride_tricks import as_strided
 
 from ._config import JIT
+from ._checks import check_plane
 
 __all__ = ["dhash", "dhash_reference", "hash_to_hex", "hamming", "dhash_score"]
 
@@ -37,14 +38,7 @@ _MAX_SIDE = 1 << 23
 
 
 def _check_luma(luma) -> None:
-    if not isinstance(luma, np.ndarray):
-        raise ValueError(f"luma must be a numpy.ndarray, got {type(luma).__name__}")
-    if luma.ndim != 2:
-        raise ValueError(f"luma must be 2-D (height, width), got shape {luma.shape}")
-    if luma.dtype != np.uint8:
-        raise ValueError(f"luma must have dtype uint8, got {luma.dtype}")
-    if luma.shape[0] < 1 or luma.shape[1] < 1:
-        raise ValueError(f"luma must not be empty, got shape {luma.shape}")
+    check_plane("luma", luma)
     if max(luma.shape) > _MAX_SIDE:
         raise ValueError(f"luma sides must be <= {_MAX_SIDE}, got shape {luma.shape}")
 

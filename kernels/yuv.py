@@ -56,6 +56,7 @@ from numpy.lib.stride_tricks import as_strided
 from ._config import JIT
 from .resample import _mirror, axis_taps, axis_weights_reference
 from .scale import layout
+from ._checks import check_plane
 
 __all__ = ["MATRICES", "render_yuv", "render_yuv_reference", "yuv_to_rgb_coefficients"]
 
@@ -71,17 +72,6 @@ MATRICES = {
 # argument checks and colour maths
 
 
-def _check_plane(name: str, plane) -> None:
-    if not isinstance(plane, np.ndarray):
-        raise ValueError(f"{name} must be a numpy.ndarray, got {type(plane).__name__}")
-    if plane.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D plane, got shape {plane.shape}")
-    if plane.dtype != np.uint8:
-        raise ValueError(f"{name} must have dtype uint8, got {plane.dtype}")
-    if plane.shape[0] < 1 or plane.shape[1] < 1:
-        raise ValueError(f"{name} must not be empty, got shape {plane.shape}")
-
-
 def _factor(name: str, luma_len: int, chroma_len: int, axis: str) -> int:
     if chroma_len == luma_len:
         return 1
@@ -95,9 +85,9 @@ def _factor(name: str, luma_len: int, chroma_len: int, axis: str) -> int:
 
 def _check_planes(y, u, v) -> tuple[int, int]:
     """Validate the planes; return the chroma factors ``(fy, fx)``."""
-    _check_plane("y", y)
-    _check_plane("u", u)
-    _check_plane("v", v)
+    check_plane("y", y)
+    check_plane("u", u)
+    check_plane("v", v)
     if v.shape != u.shape:
         raise ValueError(f"v must have the shape of u {u.shape}, got {v.shape}")
     fy = _factor("u", y.shape[0], u.shape[0], "height")
