@@ -165,9 +165,16 @@ class Decoder:
     def _frames(self, wanted: set[int] | None, budget: int | None = None) -> Iterator[av.VideoFrame]:
         """Decoded frames from the current position, reading at most ``budget``
         packets; packets whose pts is in ``wanted`` are decoded in full, others as
-        the skip policy allows. A demux failure ends the read (counted)."""
+        the skip policy allows. A demux failure ends the read (counted).
+
+        Once every wanted packet has been fed, the decoder is drained instead of
+        fed more: a decoder holds frames back for reordering (with NONKEY, until
+        further keyframes arrive), and what it holds is all a run still needs,
+        since references come before the frames that use them in decode order.
+        """
         context = self._context
         skipping = context.skip_frame
+        unfed = set(wanted) if wanted else None
         for packet in self._packets(budget):
             if wanted is not None:
                 policy = "DEFAULT" if packet.pts in wanted else self._skip_untargeted
@@ -177,10 +184,29 @@ class Decoder:
                 frames = packet.decode()
             except av.error.FFmpegError:
                 self.stats.damaged.add(("packet", packet.pos, packet.pts, packet.size))
-                continue
-            for frame in frames:
-                self.stats.frames_decoded += 1
-                if frame.is_corrupt:
-                    # Decoded, but concealed over missing data: shown, and reported.
-                    self.stats.damaged.add(("frame", frame.pts))
-                yield frame
+                frames = []
+            yield from self._counted(frames)
+            if unfed is not None:
+                unfed.discard(packet.pts)
+                if not unfed:
+                    break
+        yield from self._counted(self._drain())
+
+    def _drain(self) -> list[av.VideoFrame]:
+        """The frames the decoder still holds (none after the end-of-stream flush);
+        the next seek makes it ready for packets again."""
+        try:
+            return self._context.decode(None)
+        except av.error.EOFError:
+            return []
+        except av.error.FFmpegError:
+            self.stats.damaged.add(("drain", self._context.name))
+            return []
+
+    def _counted(self, frames: list[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+        for frame in frames:
+            self.stats.frames_decoded += 1
+            if frame.is_corrupt:
+                # Decoded, but concealed over missing data: shown, and reported.
+                self.stats.damaged.add(("frame", frame.pts))
+            yield frame

@@ -131,3 +131,23 @@ def test_a_target_whose_pts_never_decodes_gets_the_frame_shown(sample):
         (index, frame), = Decoder(container, info.stream_index).targets(plan, facts)
     assert index == 11 and read_barcode(frame.to_ndarray(format="rgb24")) == 10
     assert Fraction(frame.pts) == real.pts[10]
+
+
+def test_keyframes_come_out_without_reading_further_keyframes(sample, monkeypatch):
+    # With NONKEY a decoder holds a keyframe back until later keyframes arrive; the
+    # decoder drains instead, so even a tight read budget (less than two GOPs)
+    # gives every keyframe, each once, reading nothing past it.
+    monkeypatch.setattr("engine.decoder.RUN_SLACK_PACKETS", 5)
+    keys = list(range(0, 900, 60))
+    got, stats, facts = _decode(sample, "h264_bframes.mp4", keys, keyframes_only=True)
+    assert [code for _, code, _ in got] == keys
+    assert [pts for _, _, pts in got] == [int(facts.pts[k]) for k in keys]
+    assert stats.frames_decoded == len(keys) and stats.seeks == len(keys)
+
+
+def test_a_run_stops_reading_once_its_last_target_is_fed(sample):
+    # Frame 62 (a B-frame) needs packets up to its own; the reorder delay must not
+    # make the decoder read the rest of the GOP.
+    got, stats, _ = _decode(sample, "h264_bframes.mp4", [62])
+    assert [code for _, code, _ in got] == [62]
+    assert stats.frames_decoded <= 6
