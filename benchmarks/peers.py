@@ -400,10 +400,23 @@ def command(tool: str, job: Job, src: str, out: str, plan: Plan) -> list[str] | 
             runs.append(" ".join([*ff, "-ss", f"{float(t) / 1000:.3f}", "-i", _q(src), "-frames:v", "1",
                                   *quality, _q(os.path.join(out, f"f{j:03d}.{job.fmt}"))]))
         return ["sh", "-c", " && ".join(runs)]
+    if job.mode == "dhash" and job.num:
+        # The N highest scores need every score first: what a user does with the
+        # CLI is one scoring pass, then one input-seeking run per chosen time.
+        scores = os.path.join(out, "scores.txt")
+        vf = f"fps=1000/{job.inter_ms},select='gte(scene,0)',metadata=print:key=lavfi.scene_score:file={scores}"
+        score_pass = " ".join([*ff, "-i", _q(src), "-vf", _q(vf), "-f", "null", "-"])
+        best = (
+            f"awk '/pts_time/{{split($3,a,\":\"); t=a[2]}} /scene_score/{{split($0,b,\"=\"); print b[2], t}}' {_q(scores)}"
+            f" | sort -gr | head -n {job.num} | awk '{{print $2}}' | sort -g"
+        )
+        extract = " ".join([*ff, "-ss", '"$t"', "-i", _q(src), "-frames:v", "1", *quality,
+                            _q(os.path.join(out, "f")) + '"$j"' + f".{job.fmt}"])
+        script = f"{score_pass} && j=0 && for t in $({best}); do j=$((j+1)); {extract} || exit 1; done; rm -f {_q(scores)}"
+        return ["sh", "-c", script]
     if job.mode == "dhash":
         vf = f"fps=1000/{job.inter_ms},select='gt(scene,{job.thr / 100 if job.thr else 0})'"
-        limit = ["-frames:v", str(job.num)] if job.num else []
-        return [*ff, "-i", src, "-vf", vf, *_ffmpeg_passthrough(), *limit, *quality, pattern]
+        return [*ff, "-i", src, "-vf", vf, *_ffmpeg_passthrough(), *quality, pattern]
     # inter
     pre = ["-ss", f"{job.ss_ms / 1000:.3f}"] if job.ss_ms else []
     vf = ",".join([f"fps=1000/{job.inter_ms}", *_ffmpeg_scale(job)])
@@ -416,7 +429,7 @@ def ffmpeg_note(job: Job) -> str:
         return "one `ffmpeg -ss T -frames:v 1` per target"
     if job.mode == "dhash":
         s = "scene score, not dhash"
-        return s + ("; first N over the threshold, not the N highest" if job.num else "")
+        return s + ("; scoring pass, then one `-ss T` run per best time" if job.num else "")
     if job.mode == "key":
         return "-skip_frame nokey"
     return "fps filter (decodes every frame)"
