@@ -266,9 +266,8 @@ def encode_audio(
         chunk = 1152
         for off in range(0, n, chunk):
             part = data[off : off + chunk]
-            planar = fmt.endswith("p")
-            arr = part.reshape(1, -1) if planar else part.reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(arr), format=fmt, layout="mono")
+            # Mono: packed and planar layouts are the same (1, n) array.
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(part.reshape(1, -1)), format=fmt, layout="mono")
             frame.sample_rate = rate
             frame.pts = off
             frame.time_base = Fraction(1, rate)
