@@ -13,7 +13,7 @@ import numpy as np
 from engine.decoder import Decoder, DecodeStats
 from engine.errors import UndecodableError
 from engine.imaging import frame_luma, quarter_turns, render_frame
-from engine.params import Mode, Request, parse
+from engine.params import Mode, Request, parse, to_process_string
 from engine.planner import Plan, StreamFacts, Target, decode_runs, plan
 from engine.probe import MediaInfo, open_source, probe
 from engine.result import Result, Snapshot
@@ -65,7 +65,7 @@ def snapshot(
         )
     return Result(
         source=source_name,
-        process=process if isinstance(process, str) else "",
+        process=process if isinstance(process, str) else to_process_string(request),
         stream=info.video_position,
         snapshots=tuple(job.snapshots),
         warnings=tuple(warnings),

@@ -113,3 +113,13 @@ def test_render_frame_keeps_its_own_size_without_resampling(sample):
         frame = next(container.decode(video=0))
     out = render_frame(frame, 1, parse("video/snapshots,f_png"))
     assert np.array_equal(out, np.rot90(frame.to_ndarray(format="rgb24"), 1))
+
+
+def test_a_parsed_request_can_be_passed_directly(tmp_path, sample):
+    from engine import snapshot
+    from oracle import frame_index_of
+
+    request = parse("video/snapshots,f_png,m_avg,num_2,w_96")
+    result = snapshot(sample("h264_bframes.mp4"), request, str(tmp_path / "r"))
+    assert result.process == "video/snapshots,f_png,m_avg,num_2,w_96"
+    assert [frame_index_of(p) for p in result.paths] == [225, 675]
