@@ -19,7 +19,8 @@ from engine.probe import MediaInfo, open_source, probe
 from engine.result import Result, Snapshot
 from engine.select import Scorer, is_event, select_events
 from engine.writer import ImageWriter, Naming, confine, inside, naming, saveas_target
-from kernels import dhash, hash_to_hex
+import kernels
+from kernels import hash_to_hex
 
 STORAGE_ROOT_ENV = "SNAPSHOTS_STORAGE_ROOT"
 
@@ -151,7 +152,7 @@ class _Job:
         scored: list[tuple[Target, str, float]] = []
         for target, frame in self._decode(job_plan, facts):
             turns = quarter_turns(frame, self.request.autorotate)
-            value = dhash(frame_luma(frame, turns))
+            value = kernels.dhash(frame_luma(frame, turns))
             score = scorer.score(value)
             if streaming and is_event(len(scored), score, self.request.threshold):
                 self._write(frame, target.requested_ms, _pts_ms(frame, facts), hash_to_hex(value), score)

@@ -12,8 +12,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
+import kernels
 from engine.params import Request
-from kernels import render, render_yuv
 
 #: Pixel formats whose first plane is 8-bit luma, usable without conversion.
 _LUMA_FORMATS = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "nv12", "nv21", "gray"})
@@ -59,11 +59,11 @@ def render_frame(frame: av.VideoFrame, turns: int, request: Request) -> np.ndarr
         return frame_rgb(frame, turns)
     scaletype = request.scaletype.value
     if frame.format.name not in _PLANAR_YUV:
-        return render(frame_rgb(frame, turns), box_w, box_h, scaletype)
+        return kernels.render(frame_rgb(frame, turns), box_w, box_h, scaletype)
     y, u, v = (np.rot90(_plane(frame, i), turns) for i in range(3))
     full_range = frame.color_range == 2 or frame.format.name.startswith("yuvj")
     matrix = _MATRICES.get(int(frame.colorspace or 0), "bt601")
-    return render_yuv(y, u, v, box_w, box_h, scaletype, matrix=matrix, full_range=full_range)
+    return kernels.render_yuv(y, u, v, box_w, box_h, scaletype, matrix=matrix, full_range=full_range)
 
 
 def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:

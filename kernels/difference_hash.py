@@ -27,11 +27,10 @@ from numpy.lib.stride_tricks import as_strided
 from ._config import JIT
 from ._checks import check_plane
 
-__all__ = ["dhash", "dhash_reference", "hash_to_hex", "hamming", "dhash_score"]
+__all__ = ["dhash", "dhash_reference"]
 
 _ROWS = 8
 _COLS = 9
-_MASK64 = (1 << 64) - 1
 # The kernel's int32 per-column partial sums hold at most 255 * side; this
 # keeps them below 2**31 whichever axis ends up accumulated.
 _MAX_SIDE = 1 << 23
@@ -153,27 +152,3 @@ def dhash_reference(luma: np.ndarray) -> int:
     sums = wy @ luma.astype(np.int64) @ wx.T
     bits = (sums[:, :-1] < sums[:, 1:]).ravel()
     return int("".join("1" if b else "0" for b in bits), 2)
-
-
-def _check_hash(name: str, h) -> int:
-    if isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer)):
-        raise ValueError(f"{name} must be an int, got {type(h).__name__}")
-    h = int(h)
-    if not 0 <= h <= _MASK64:
-        raise ValueError(f"{name} must be in [0, 2**64), got {h}")
-    return h
-
-
-def hash_to_hex(h: int) -> str:
-    """16 lowercase hex digits, as ``str(imagehash.dhash(img))`` prints."""
-    return f"{_check_hash('h', h):016x}"
-
-
-def hamming(a: int, b: int) -> int:
-    """Number of differing bits between two 64-bit hashes."""
-    return (_check_hash("a", a) ^ _check_hash("b", b)).bit_count()
-
-
-def dhash_score(prev: int, cur: int) -> float:
-    """Percentage (0..100) of the 64 bits that differ between two hashes."""
-    return 100.0 * hamming(prev, cur) / 64.0
