@@ -50,13 +50,15 @@ def snapshot(
         warnings.extend(names.warnings)
         with ImageWriter(request.format, request.quality) as writer:
             job = _Job(request, info, names, root, container, writer)
+            if info.read_failure is not None:
+                job.stats.damaged.add(info.read_failure)
             if info.is_cover:
                 job.cover()
             else:
                 job.frames()
         warnings.extend(job.warnings)
     facts = info.facts
-    errors = job.stats.decode_errors + info.demux_errors
+    errors = job.stats.decode_errors
     if errors:
         warnings.append(f"source {source_name!r}: {errors} damaged packet(s) or frame(s) met")
     if facts is not None and info.header_frames > facts.frame_count:
@@ -154,9 +156,10 @@ class _Job:
             turns = quarter_turns(frame, self.request.autorotate)
             value = kernels.dhash(frame_luma(frame, turns))
             score = scorer.score(value)
+            hex_value = hash_to_hex(value)
             if streaming and is_event(len(scored), score, self.request.threshold):
-                self._write(frame, target.requested_ms, _pts_ms(frame, facts), hash_to_hex(value), score)
-            scored.append((target, hash_to_hex(value), score))
+                self._write(frame, target.requested_ms, _pts_ms(frame, facts), hex_value, score)
+            scored.append((target, hex_value, score))
         if streaming:
             return
         chosen = select_events([s for _, _, s in scored], self.request.threshold, self.request.count)

@@ -16,6 +16,7 @@ import av
 
 from engine.errors import UndecodableError
 from engine.planner import DecodeRun, Plan, StreamFacts
+from engine.probe import read_failure_key
 
 
 #: Packets a run may read beyond the frames its plan spans before it gives up
@@ -136,15 +137,17 @@ class Decoder:
     def _packets(self, budget: int | None) -> Iterator[av.Packet]:
         packets = self._container.demux(self._stream)
         read = 0
+        last = None
         while budget is None or read < budget:
             try:
                 packet = next(packets)
             except StopIteration:
                 return
             except av.error.FFmpegError:
-                self.stats.damaged.add(("read", self._container.name, read))
+                self.stats.damaged.add(read_failure_key(last))
                 return
             read += 1
+            last = packet
             yield packet
 
     def _seek(self, pts: int | None) -> None:

@@ -38,8 +38,9 @@ class MediaInfo:
     """Frame times; None for a cover picture."""
     container_duration_ms: float | None
     """What the header claims, kept only to report disagreement."""
-    demux_errors: int = 0
-    """1 when the scan ended on a read error (a damaged tail): frames past it are unknown."""
+    read_failure: tuple[object, ...] | None = None
+    """Where the scan's read failed (a damaged tail; frames past it are unknown), as
+    :func:`read_failure_key` names it; None when the stream read to its end."""
     header_frames: int = 0
     """Frames the container header lists (0: not given)."""
 
@@ -47,7 +48,7 @@ class MediaInfo:
     def looks_damaged(self) -> bool:
         """The scan ended on an error, or found fewer frames than the header lists
         (truncated, or a header that over-reports)."""
-        return bool(self.demux_errors) or (self.facts is not None and self.header_frames > self.facts.frame_count)
+        return self.read_failure is not None or (self.facts is not None and self.header_frames > self.facts.frame_count)
 
 
 def open_source(path: str | os.PathLike[str]) -> av.container.InputContainer:
@@ -107,20 +108,30 @@ def probe(container: av.container.InputContainer, *, position: int | None = None
     )
     if is_cover(stream):
         return MediaInfo(**info, is_cover=True, facts=None)
-    facts, demux_errors = scan(container, stream, name)
-    return MediaInfo(**info, is_cover=False, facts=facts, demux_errors=demux_errors, header_frames=stream.frames or 0)
+    facts, read_failure = scan(container, stream, name)
+    return MediaInfo(**info, is_cover=False, facts=facts, read_failure=read_failure, header_frames=stream.frames or 0)
 
 
-def scan(container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str) -> tuple[StreamFacts, int]:
+def read_failure_key(last: av.Packet | None) -> tuple[object, ...]:
+    """One name for a failed read, whoever meets it (the scan, any decode run):
+    the last packet read before it."""
+    return ("read", None if last is None else last.pos, None if last is None else last.pts)
+
+
+def scan(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str
+) -> tuple[StreamFacts, tuple[object, ...] | None]:
     """Every frame's pts and keyframe flag from a demux pass (the decoder seeks
     before it reads, so the container is left where the scan ended)."""
     pts: list[int] = []
     dts: list[int] = []
     keys: list[bool] = []
     durations: list[int] = []
-    demux_errors = 0
+    read_failure = None
+    last = None
     try:
         for packet in container.demux(stream):
+            last = packet
             stamp = packet.pts if packet.pts is not None else packet.dts
             # Empty packets flush the decoder; discard-flagged ones precede an edit
             # list's start and are never shown.
@@ -132,7 +143,7 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
             durations.append(packet.duration or 0)
     except av.error.FFmpegError:
         # A damaged tail ends the scan; what was read before is still usable.
-        demux_errors = 1
+        read_failure = read_failure_key(last)
     if not pts:
         raise UndecodableError(f"source {name!r}: the video stream has no frames")
     order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
@@ -148,7 +159,7 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
     facts = StreamFacts(
         time_base=time_base, pts=stamps, keyframe=flags, end_pts=int(stamps[-1]) + last_duration, dts=decode_stamps
     )
-    return facts, demux_errors
+    return facts, read_failure
 
 
 def _typical_frame_ticks(stamps: np.ndarray, stream: av.video.stream.VideoStream, time_base: Fraction) -> int:
