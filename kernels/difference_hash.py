@@ -21,10 +21,9 @@ Any size from 1x1 up works: below 9x8 a pixel simply overlaps several bins.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from numpy.lib.stride_tricks import as_strided
 
-from ._config import JIT
+from . import native
 from ._checks import check_plane
 
 __all__ = ["dhash", "dhash_reference"]
@@ -40,50 +39,6 @@ def _check_luma(luma) -> None:
     check_plane("luma", luma)
     if max(luma.shape) > _MAX_SIDE:
         raise ValueError(f"luma sides must be <= {_MAX_SIDE}, got shape {luma.shape}")
-
-
-@njit(**JIT)
-def _area_sums_kernel(flat, n0, n1, s0, s1, nb0, nb1):
-    # Pass 1 walks the plane once in memory order and folds each line into
-    # the (at most two, for n0 >= nb0) axis-0 bins it overlaps.  Lines are
-    # taken as slices rather than flat[base + x] so Numba can drop its
-    # negative-index wraparound, which otherwise blocks vectorisation; int32
-    # partial sums (<= 255 * n0, see _MAX_SIDE) double the SIMD width.
-    acc = np.zeros((nb0, n1), dtype=np.int32)
-    for y in range(n0):
-        lo = y * nb0
-        hi = lo + nb0
-        base = y * s0
-        b = lo // n0
-        while b < nb0 and b * n0 < hi:
-            w = np.int32(min(hi, (b + 1) * n0) - max(lo, b * n0))
-            row = acc[b]
-            if s1 == 1:
-                dense = flat[base:base + n1]
-                for x in range(n1):
-                    row[x] += w * np.int32(dense[x])
-            elif s1 == 0:
-                # Broadcast input (np.broadcast_to): a slice step can't be 0.
-                v = w * np.int32(flat[base])
-                for x in range(n1):
-                    row[x] += v
-            else:
-                line = flat[base:base + (n1 - 1) * s1 + 1:s1]
-                for x in range(n1):
-                    row[x] += w * np.int32(line[x])
-            b += 1
-    # Pass 2 only touches nb0 * n1 partial sums, so no need to be clever.
-    sums = np.zeros((nb0, nb1), dtype=np.int64)
-    for x in range(n1):
-        lo = x * nb1
-        hi = lo + nb1
-        b = lo // n1
-        while b < nb1 and b * n1 < hi:
-            w = min(hi, (b + 1) * n1) - max(lo, b * n1)
-            for i in range(nb0):
-                sums[i, b] += w * np.int64(acc[i, x])
-            b += 1
-    return sums
 
 
 def _bin_sums(luma: np.ndarray) -> np.ndarray:
@@ -111,7 +66,7 @@ def _bin_sums(luma: np.ndarray) -> np.ndarray:
     # kernel gets one array type for every input layout, so it compiles
     # once, and unit-stride rows vectorise.
     flat = as_strided(view, shape=(span,), strides=(1,), writeable=False)
-    sums = _area_sums_kernel(flat, n0, n1, s0, s1, nb0, nb1)
+    sums = native.kernel("area_sums")(flat, n0, n1, s0, s1, nb0, nb1)
     if transposed:
         sums = sums.T
     if flip1:
