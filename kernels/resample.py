@@ -25,6 +25,7 @@ the scalar (per-tap, per-channel) work proportional to the output size.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -47,8 +48,15 @@ def _check_window(src_len: int, lo: float, hi: float, n_out: int) -> float:
     return (hi - lo) / n_out
 
 
-def axis_taps(src_len: int, lo: float, hi: float, n_out: int):
-    """Compact taps for one axis: ``(start, count, weights)``.
+# A video's frames share their geometry: computing the taps costs more than
+# applying them (0.1 ms an axis against ~1.5 ms a 1080p frame), so they are
+# computed once per geometry.
+@functools.lru_cache(maxsize=256)
+def axis_taps(src_len: int, lo: float, hi: float, n_out: int, mirrored: bool = False):
+    """Compact taps for one axis: ``(start, count, weights)``, read-only.
+
+    With ``mirrored`` the taps address the source axis read backwards (pixel
+    ``k`` is ``src_len - 1 - k``), for views with a negative stride.
 
     Output ``i`` is ``sum(weights[i, t] * src[start[i] + t] for t < count[i])``.
     ``start``/``count`` are int64 (n_out,), ``weights`` float32
@@ -84,7 +92,12 @@ def axis_taps(src_len: int, lo: float, hi: float, n_out: int):
     shifted = np.take_along_axis(w, np.minimum(first_t[:, None] + t, ntap - 1), axis=1)
     shifted = np.where(t < count[:, None], shifted, 0.0)
     shifted /= shifted.sum(axis=1, keepdims=True)
-    return start, count, np.ascontiguousarray(shifted, dtype=np.float32)
+    taps = (start, count, np.ascontiguousarray(shifted, dtype=np.float32))
+    if mirrored:
+        taps = _mirror(taps, src_len)
+    for array in taps:
+        array.flags.writeable = False
+    return taps
 
 
 def axis_weights_reference(src_len: int, lo: float, hi: float, n_out: int) -> np.ndarray:
@@ -114,12 +127,12 @@ def _mirror(taps, src_len: int):
     return new_start, count, np.ascontiguousarray(new_w, dtype=np.float32)
 
 
-def resample_into(src: np.ndarray, out: np.ndarray, y_taps, x_taps) -> None:
-    """Resample ``src`` (H, W, 3) uint8, any strides, into ``out`` (h, w, 3) uint8.
+def resample_into(src: np.ndarray, out: np.ndarray, y_window, x_window) -> None:
+    """Resample a window of ``src`` (H, W, 3) uint8, any strides, into ``out`` (h, w, 3) uint8.
 
-    ``y_taps``/``x_taps`` come from :func:`axis_taps` for H and W.  ``out`` may
-    be a view (e.g. the content area of a padded canvas).  No validation: the
-    public wrappers do it.
+    ``y_window``/``x_window`` are the ``(lo, hi)`` source intervals of
+    :func:`axis_taps` along H and W.  ``out`` may be a view (e.g. the content
+    area of a padded canvas).  No validation: the public wrappers do it.
     """
     view = src
     dst = out
@@ -127,15 +140,17 @@ def resample_into(src: np.ndarray, out: np.ndarray, y_taps, x_taps) -> None:
     # Make every stride non-negative so a contiguous alias of the bytes can
     # start at element [0, 0, 0]: flipped spatial axes become mirrored taps,
     # a flipped channel axis (BGR->RGB views) a flipped destination.
-    if view.strides[0] < 0:
+    flip_y = view.strides[0] < 0
+    if flip_y:
         view = view[::-1]
-        y_taps = _mirror(y_taps, h)
-    if view.strides[1] < 0:
+    flip_x = view.strides[1] < 0
+    if flip_x:
         view = view[:, ::-1]
-        x_taps = _mirror(x_taps, w)
     if view.strides[2] < 0:
         view = view[:, :, ::-1]
         dst = dst[:, :, ::-1]
+    y_taps = axis_taps(h, *y_window, out.shape[0], flip_y)
+    x_taps = axis_taps(w, *x_window, out.shape[1], flip_x)
     # The vertical pass streams along axis 1; for column-major views
     # (np.rot90) swap the roles of the axes so it still streams memory.
     if view.strides[0] < view.strides[1]:

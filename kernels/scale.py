@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .resample import axis_taps, axis_weights_reference, resample_into
+from .resample import axis_weights_reference, resample_into
 
 __all__ = ["SCALE_TYPES", "MAX_SIDE", "Layout", "layout", "render", "render_reference"]
 
@@ -165,9 +165,7 @@ def render(rgb: np.ndarray, width: int, height: int, scaletype: str) -> np.ndarr
     Raises ValueError naming the bad argument.
     """
     lay, out, content = _prepare(rgb, width, height, scaletype)
-    y_taps = axis_taps(lay.src_h, lay.y0, lay.y1, lay.content_h)
-    x_taps = axis_taps(lay.src_w, lay.x0, lay.x1, lay.content_w)
-    resample_into(rgb, content, y_taps, x_taps)
+    resample_into(rgb, content, (lay.y0, lay.y1), (lay.x0, lay.x1))
     return out
 
 

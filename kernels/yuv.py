@@ -49,11 +49,13 @@ difference only shows on sharp chroma edges.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import native
-from .resample import _mirror, axis_taps, axis_weights_reference
+from .resample import axis_taps, axis_weights_reference
 from .scale import layout
 from ._checks import check_plane
 
@@ -94,16 +96,20 @@ def _check_planes(y, u, v) -> tuple[int, int]:
     return fy, fx
 
 
+def _check_colour(matrix, full_range) -> None:
+    if not isinstance(matrix, str) or matrix not in MATRICES:
+        raise ValueError(f"matrix must be one of {tuple(MATRICES)}, got {matrix!r}")
+    if not isinstance(full_range, (bool, np.bool_)):
+        raise ValueError(f"full_range must be a bool, got {full_range!r}")
+
+
 def yuv_to_rgb_coefficients(matrix: str = "bt601", full_range: bool = False) -> np.ndarray:
     """The affine YCbCr -> RGB map as a float64 (3, 4) matrix.
 
     ``rgb = M[:, :3] @ (Y, Cb, Cr) + M[:, 3]`` for 8-bit code values.
     Raises ValueError naming ``matrix`` or ``full_range``.
     """
-    if not isinstance(matrix, str) or matrix not in MATRICES:
-        raise ValueError(f"matrix must be one of {tuple(MATRICES)}, got {matrix!r}")
-    if not isinstance(full_range, (bool, np.bool_)):
-        raise ValueError(f"full_range must be a bool, got {full_range!r}")
+    _check_colour(matrix, full_range)
     kr, kb = MATRICES[matrix]
     kg = 1.0 - kr - kb
     if full_range:
@@ -131,19 +137,17 @@ def yuv_to_rgb_coefficients(matrix: str = "bt601", full_range: bool = False) -> 
 # wrappers
 
 
-def _normalise(plane: np.ndarray, v_taps, h_taps, transpose: bool):
-    """Non-negative strides (mirrored taps), optionally transposed."""
+def _oriented(plane: np.ndarray, transpose: bool):
+    """``plane`` with non-negative strides, optionally transposed, and which
+    axes (of ``plane``) were flipped to get there."""
     view = plane
-    if view.strides[0] < 0:
+    flip0 = view.strides[0] < 0
+    if flip0:
         view = view[::-1]
-        v_taps = _mirror(v_taps, view.shape[0])
-    if view.strides[1] < 0:
+    flip1 = view.strides[1] < 0
+    if flip1:
         view = view[:, ::-1]
-        h_taps = _mirror(h_taps, view.shape[1])
-    if transpose:
-        view = view.T
-        v_taps, h_taps = h_taps, v_taps
-    return view, v_taps, h_taps
+    return (view.T if transpose else view), flip0, flip1
 
 
 def _flat(view: np.ndarray):
@@ -152,14 +156,6 @@ def _flat(view: np.ndarray):
     n0, n1 = view.shape
     size = (n0 - 1) * s0 + (n1 - 1) * s1 + 1
     return as_strided(view, shape=(size,), strides=(1,), writeable=False), s0, s1
-
-
-def _horizontal_args(h_taps):
-    """Horizontal taps relative to their source span, all of the padded width."""
-    h_start, h_count, h_w = h_taps
-    lo = int(h_start.min())
-    span = int((h_start + h_count).max()) - lo
-    return h_start - lo, h_w, lo, span
 
 
 def _match_signs(plane: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -173,11 +169,35 @@ def _match_signs(plane: np.ndarray, like: np.ndarray) -> np.ndarray:
     return view
 
 
-def _plane_taps(lay, fy: int, fx: int, shape):
-    """(vertical, horizontal) taps of a plane subsampled by (fy, fx)."""
-    v = axis_taps(shape[0], lay.y0 / fy, lay.y1 / fy, lay.content_h)
-    h = axis_taps(shape[1], lay.x0 / fx, lay.x1 / fx, lay.content_w)
-    return v, h
+# Frames of a video share their geometry, and computing taps costs about a
+# third of applying them, so the kernel's tap arguments are kept per geometry.
+@functools.lru_cache(maxsize=128)
+def _plane_taps(lay, fy: int, fx: int, shape, flip0: bool, flip1: bool, transpose: bool):
+    """The kernel's tap arguments for a plane subsampled by (fy, fx) and
+    oriented by :func:`_oriented`: vertical (start, count, weights), then
+    horizontal (start relative to the span, weights, span start, span length)."""
+    v = axis_taps(shape[0], lay.y0 / fy, lay.y1 / fy, lay.content_h, flip0)
+    h = axis_taps(shape[1], lay.x0 / fx, lay.x1 / fx, lay.content_w, flip1)
+    if transpose:
+        v, h = h, v
+    h_start, h_count, h_w = h
+    lo = int(h_start.min())
+    span = int((h_start + h_count).max()) - lo
+    relative = h_start - lo
+    relative.flags.writeable = False
+    return (*v, relative, h_w, lo, span)
+
+
+@functools.lru_cache(maxsize=16)
+def _kernel_coefficients(matrix: str, full_range: bool) -> np.ndarray:
+    """The 8 non-trivial entries of the colour matrix, in the kernel's order."""
+    m = yuv_to_rgb_coefficients(matrix, full_range)
+    coef = np.array(
+        [m[0, 0], m[0, 2], m[0, 3], m[1, 1], m[1, 2], m[1, 3], m[2, 1], m[2, 3]],
+        dtype=np.float32,
+    )
+    coef.flags.writeable = False
+    return coef
 
 
 def _canvas(lay):
@@ -207,28 +227,25 @@ def render_yuv(
     naming the bad argument.
     """
     fy, fx = _check_planes(y, u, v)
-    m = yuv_to_rgb_coefficients(matrix, full_range)
+    _check_colour(matrix, full_range)  # before the cache sees them
+    coef = _kernel_coefficients(matrix, bool(full_range))
     lay = layout(y.shape[1], y.shape[0], width, height, scaletype)
     out = _canvas(lay)
 
     # The vertical pass streams along the kernel's rows; for column-major
     # planes (np.rot90 views) the kernel walks the output's columns instead.
     transpose = abs(y.strides[0]) < abs(y.strides[1])
-    y_view, yv, yh = _normalise(y, *_plane_taps(lay, 1, 1, y.shape), transpose)
+    y_view, *y_flips = _oriented(y, transpose)
     # Both chroma planes share their taps, so v gets u's stride signs.
     v = _match_signs(v, u)
-    u_view, cv, ch = _normalise(u, *_plane_taps(lay, fy, fx, u.shape), transpose)
-    v_view, _, _ = _normalise(v, cv, ch, transpose)
+    u_view, *c_flips = _oriented(u, transpose)
+    v_view, _, _ = _oriented(v, transpose)
     row_px = lay.canvas_w * 3
     o_base = lay.offset_y * row_px + lay.offset_x * 3
     o_s0, o_s1 = (3, row_px) if transpose else (row_px, 3)
-    coef = np.array(
-        [m[0, 0], m[0, 2], m[0, 3], m[1, 1], m[1, 2], m[1, 3], m[2, 1], m[2, 3]],
-        dtype=np.float32,
-    )
     native.kernel("render_yuv_planes")(
-        *_flat(y_view), *yv, *_horizontal_args(yh),
-        *_flat(u_view), *_flat(v_view), *cv, *_horizontal_args(ch),
+        *_flat(y_view), *_plane_taps(lay, 1, 1, y.shape, *y_flips, transpose),
+        *_flat(u_view), *_flat(v_view), *_plane_taps(lay, fy, fx, u.shape, *c_flips, transpose),
         coef, out.reshape(-1), o_base, o_s0, o_s1,
     )
     return out
