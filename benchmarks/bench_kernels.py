@@ -117,8 +117,9 @@ def test_render_cv2_inter_area(benchmark, rgb):
 # -- YUV 4:2:0 frame -> RGB 512x512 crop (1080p) ------------------------------
 #
 # The decoder hands out yuv420p planes.  Compared: the fused render_yuv on
-# those planes; the engine's current path (full-size swscale to rgb24, then
-# render), also with OpenCV's I420 converter in place of swscale; swscale
+# those planes; full-size swscale to rgb24, then render (the engine's path for
+# other pixel formats), also with OpenCV's I420 converter in place of swscale;
+# to_ndarray then cv2.resize(INTER_AREA) (what users write); swscale
 # doing the whole job (AREA scale + rgb24, then a centre crop).  swscale is
 # pinned to one thread like OpenCV.
 
@@ -154,11 +155,21 @@ def test_yuv_render_yuv_rot90(benchmark, yuv_frame):
 
 @pytest.mark.benchmark(group="yuv420p-crop-1080p-512")
 def test_yuv_to_ndarray_then_render(benchmark, yuv_frame):
-    # The engine's path today.
+    # The engine's path for pixel formats render_yuv does not take.
     def path(f):
         return render(f.to_ndarray(format="rgb24", threads=1), BOX, BOX, "crop")
 
     run(benchmark, path, yuv_frame, rounds=100)
+
+
+@pytest.mark.benchmark(group="yuv420p-crop-1080p-512")
+def test_yuv_to_ndarray_then_cv2_area(benchmark, yuv_frame):
+    # What a PyAV + OpenCV user writes (ARCHITECTURE's "to_ndarray + cv2.resize").
+    def path(f):
+        return cv2_area_crop(f.to_ndarray(format="rgb24", threads=1))
+
+    out = run(benchmark, path, yuv_frame, rounds=100)
+    assert out.shape == (BOX, BOX, 3)
 
 
 @pytest.mark.benchmark(group="yuv420p-crop-1080p-512")

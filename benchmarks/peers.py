@@ -11,7 +11,7 @@ Each measured run is a fresh process (for a clean peak RSS):
 
 prints one line ``BENCH_RESULT {"wall_s": …, "frames_decoded": …}`` where ``wall_s``
 is the job alone (imports, and for the engine a warm-up call on the small sample
-that loads the Numba cache, excluded). CLI tools (``engine-cli``, ``ffmpeg``) are
+that loads the kernels, excluded). CLI tools (``engine-cli``, ``ffmpeg``) are
 not run through this worker: :func:`command` gives their command line and the
 caller times the whole process.
 """
@@ -323,7 +323,7 @@ def decode_floor(
 
 # name -> (what it is, one line)
 TOOLS = {
-    "engine": "engine.snapshot() in-process (warm: Numba cache loaded by a call on the small sample)",
+    "engine": "engine.snapshot() in-process (warm: kernels loaded by a call on the small sample)",
     "engine-cli": "`snapshots` CLI, whole process (cold start included)",
     "ffmpeg": "FFmpeg CLI, whole process",
     "opencv": "OpenCV VideoCapture (seek per target, or grab/retrieve loop for dense jobs)",

@@ -41,7 +41,7 @@ class Runner(Protocol):
 class LocalRunner:
     """A pool of long-lived worker processes (``ProcessPoolExecutor``).
 
-    Processes are started once and serve every item, so imports, Numba's loaded
+    Processes are started once and serve every item, so imports, the loaded
     kernels and OpenCV stay warm; nothing is spawned per item. They are forked from
     a forkserver that has already imported the engine (fast starts, and safe even
     when the parent has threads, unlike a plain fork).

@@ -2,7 +2,7 @@
 
 :func:`run_item` is module-level and takes/returns plain data, so it pickles by
 reference (the worker imports this module once and keeps it, with the engine,
-Numba's loaded kernels and OpenCV, warm for every later item).
+its loaded kernels and OpenCV, warm for every later item).
 """
 
 from __future__ import annotations

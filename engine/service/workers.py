@@ -1,6 +1,6 @@
 """A bounded pool of worker threads, each running one engine job at a time.
 
-Threads, not processes: a job spends its time in FFmpeg decoding, Numba kernels
+Threads, not processes: a job spends its time in FFmpeg decoding, the kernels
 and OpenCV encoding, all of which release the GIL, and a thread shares the
 warmed-up kernels (the first job of a process pays the JIT/cache load once).
 """
