@@ -59,6 +59,18 @@ def test_matches_exact_rationals(shape):
     assert dhash_reference(img) == exact
 
 
+@pytest.mark.parametrize("shape", [(2100, 11), (4200, 7), (11, 4200), (258 * 8, 3)])
+def test_tall_bins_fold_their_uint16_runs(shape):
+    # Bins of more than 257 whole lines: the kernel's uint16 line runs must be
+    # folded before they could overflow (all-255 lines are the worst case).
+    img = np.random.default_rng(5).integers(200, 256, shape, dtype=np.uint8)
+    img[:, ::2] = 255
+    assert dhash(img) == dhash_reference(img)
+    bright = np.full(shape, 255, np.uint8)
+    bright[:, shape[1] // 2:] = 254
+    assert dhash(bright) == dhash_reference(bright)
+
+
 @pytest.mark.parametrize("shape", [(37, 53), pytest.param((1080, 1920), marks=requires_jit)])
 def test_any_strides(shape):
     img = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)

@@ -10,6 +10,24 @@ from .._config import JIT
 __all__ = ["area_sums"]
 
 
+# Lines that lie wholly inside one axis-0 bin (all but at most two a bin) are
+# summed unweighted in uint16, twice the SIMD width of int32, then folded into
+# the bin's int32 sums with their common weight; 257 lines of 255 just fit.
+_RUN_ROWS = 257
+
+
+@njit(**JIT)
+def _flush(acc, run, b, rows, nb0):
+    """acc[b] += nb0 * run, then clear the run."""
+    if rows == 0:
+        return
+    row = acc[b]
+    w = np.int32(nb0)
+    for x in range(run.shape[0]):
+        row[x] += w * np.int32(run[x])
+        run[x] = 0
+
+
 @njit(**JIT)
 def area_sums(flat, n0, n1, s0, s1, nb0, nb1):
     # Pass 1 walks the plane once in memory order and folds each line into
@@ -18,6 +36,9 @@ def area_sums(flat, n0, n1, s0, s1, nb0, nb1):
     # negative-index wraparound, which otherwise blocks vectorisation; int32
     # partial sums (<= 255 * n0, see _MAX_SIDE) double the SIMD width.
     acc = np.zeros((nb0, n1), dtype=np.int32)
+    run = np.zeros(n1, dtype=np.uint16)
+    run_bin = 0
+    run_rows = 0
     for y in range(n0):
         lo = y * nb0
         hi = lo + nb0
@@ -26,7 +47,16 @@ def area_sums(flat, n0, n1, s0, s1, nb0, nb1):
         while b < nb0 and b * n0 < hi:
             w = np.int32(min(hi, (b + 1) * n0) - max(lo, b * n0))
             row = acc[b]
-            if s1 == 1:
+            if s1 == 1 and w == nb0:
+                if b != run_bin or run_rows == _RUN_ROWS:
+                    _flush(acc, run, run_bin, run_rows, nb0)
+                    run_bin = b
+                    run_rows = 0
+                dense = flat[base:base + n1]
+                for x in range(n1):
+                    run[x] += np.uint16(dense[x])
+                run_rows += 1
+            elif s1 == 1:
                 dense = flat[base:base + n1]
                 for x in range(n1):
                     row[x] += w * np.int32(dense[x])
@@ -40,6 +70,7 @@ def area_sums(flat, n0, n1, s0, s1, nb0, nb1):
                 for x in range(n1):
                     row[x] += w * np.int32(line[x])
             b += 1
+    _flush(acc, run, run_bin, run_rows, nb0)
     # Pass 2 only touches nb0 * n1 partial sums, so no need to be clever.
     sums = np.zeros((nb0, nb1), dtype=np.int64)
     for x in range(n1):
