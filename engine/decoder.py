@@ -50,6 +50,7 @@ class Decoder:
         keyframes_only: bool = False,
         careful: bool = False,
         stats: DecodeStats | None = None,
+        threads: int = 0,
     ) -> None:
         self._container = container
         self._stream = container.streams[stream_index]
@@ -59,6 +60,7 @@ class Decoder:
             # stream FFmpeg drops the frames its threads still hold: a file that
             # looks damaged is decoded with slice threads, which lose nothing.
             self._context.thread_type = "SLICE" if careful else "AUTO"
+            self._context.thread_count = threads  # 0: FFmpeg picks (one per core)
         # NONKEY: the decoder drops every non-key frame without reconstructing it.
         # Otherwise NONREF for packets no target needs: frames nothing refers to
         # (most B-frames) are skipped, the rest are decoded as references.
@@ -74,7 +76,7 @@ class Decoder:
         A frame is given at most once: when damage makes a target fall back on a
         frame already given (its own never decodes), that target is missed."""
         for run in plan.runs:
-            for index, frame in self._run(run, facts):
+            for index, frame in self.run(run, facts):
                 if frame.pts in self._written:
                     self.stats.missed_targets += 1
                     continue
@@ -88,7 +90,9 @@ class Decoder:
             return frame
         raise UndecodableError(f"source {self._container.name!r}: the cover picture cannot be decoded")
 
-    def _run(self, run: DecodeRun, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
+    def run(self, run: DecodeRun, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
+        """(target frame index, frame) for each target of one decode run, in order;
+        a frame may come twice when damage makes two targets fall back on it."""
         pending = [(frame, int(facts.pts[frame])) for frame in run.frames]
         wanted = {pts for _, pts in pending}
         for rung, seek_to in self._seek_ladder(run.seek_frame, facts):

@@ -8,8 +8,9 @@ The loops of :mod:`kernels.loops` are compiled twice from the same source:
   import and CPU-target start-up take 0.3 to 0.5 s.
 * on first call, by Numba's JIT (``cache=True``, so once per machine), when
   the extension is absent (no C compiler at install time), stale (its loops
-  were edited after it was built), built for a CPU this one is not, or when
-  ``SNAPSHOTS_KERNELS=jit`` or ``NUMBA_DISABLE_JIT=1`` asks for it.
+  were edited after it was built), built for a CPU this one is not (each logged
+  once as a warning), or when ``SNAPSHOTS_KERNELS=jit`` or ``NUMBA_DISABLE_JIT=1``
+  asks for it.  ``SNAPSHOTS_KERNELS=aot`` makes an unusable extension an error.
 
 Both are compiled by the same LLVM from the same typed code without
 ``fastmath``, so they produce the same bits (the tests check it).
@@ -24,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import logging
 import os
 from pathlib import Path
 from typing import Callable
@@ -103,15 +105,31 @@ def _load_aot():
         return None, "SNAPSHOTS_KERNELS=jit"
     if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
         return None, "NUMBA_DISABLE_JIT is set"
+    why = _unusable_reason()
+    if why is None:
+        return importlib.import_module(AOT_MODULE), None
+    if choice == "aot":
+        raise RuntimeError(f"SNAPSHOTS_KERNELS=aot, but {why}; {_REBUILD}")
+    # Not asked for: say so once, where an operator will see it.
+    logging.getLogger(__name__).warning("%s; the kernels run on Numba's JIT (about 0.5 s more "
+                                        "to start each process). %s", why, _REBUILD)
+    return None, why
+
+
+_REBUILD = "rebuild with `python -m kernels.build_native` or reinstall (needs a C compiler)"
+
+
+def _unusable_reason() -> str | None:
+    """Why the extension cannot be used here, or None."""
     try:
         module = importlib.import_module(AOT_MODULE)
     except ImportError as exc:
-        return None, f"{AOT_MODULE} not built ({exc})"
+        return f"{AOT_MODULE} is not built ({exc})"
     if module.source_digest() != source_digest():
-        return None, f"{AOT_MODULE} is stale: kernels/loops changed after it was built"
+        return f"{AOT_MODULE} is stale: kernels/loops changed after it was built"
     if not _cpu_supports(module.cpu_level()):
-        return None, f"{AOT_MODULE} was built for x86-64 level {module.cpu_level()}, beyond this CPU"
-    return module, None
+        return f"{AOT_MODULE} was built for x86-64 level {module.cpu_level()}, beyond this CPU"
+    return None
 
 
 _aot: tuple[object, str | None] | None = None
@@ -177,6 +195,8 @@ def kernel(name: str) -> Callable:
         if len(args) == len(checks) and all(check(a) for check, a in zip(checks, args)):
             return compiled(*args)
         if not fallback:
+            logging.getLogger(__name__).warning(
+                "%s: arguments outside its compiled signature, running it on Numba's JIT", name)
             fallback.append(_jit(name))
         return fallback[0](*args)
 

@@ -118,7 +118,7 @@ def test_aot_output_matches_the_references(built_module):
     assert kernels.dhash(luma) == kernels.dhash_reference(luma)
 
 
-def test_unexpected_argument_types_go_to_the_jit(monkeypatch):
+def test_unexpected_argument_types_go_to_the_jit(monkeypatch, caplog):
     seen = []
     fake = types.SimpleNamespace(area_sums=lambda *a: seen.append("aot") or "aot")
     use(fake)
@@ -135,6 +135,8 @@ def test_unexpected_argument_types_go_to_the_jit(monkeypatch):
     assert call(flat, True, *ok[2:]) == "jit"  # a bool is not an int64 here
     assert call(*ok[:-1]) == "jit"  # arity
     assert seen == ["aot"] + ["jit"] * 6
+    assert [r.getMessage() for r in caplog.records] == [
+        "area_sums: arguments outside its compiled signature, running it on Numba's JIT"]
 
 
 @pytest.mark.parametrize(
@@ -167,24 +169,38 @@ def _fake_aot(digest=None, level=0):
     )
 
 
-def test_choice(monkeypatch):
+def test_choice(monkeypatch, caplog):
     monkeypatch.delenv("SNAPSHOTS_KERNELS", raising=False)
     monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
     monkeypatch.setitem(sys.modules, native.AOT_MODULE, _fake_aot())
     assert native.backend() == "aot"
+    assert not caplog.records
 
     native.reload()
     monkeypatch.setitem(sys.modules, native.AOT_MODULE, _fake_aot(digest=12345))
     assert native.backend().startswith("jit (") and "stale" in native.backend()
+    assert len(caplog.records) == 1 and caplog.records[0].levelname == "WARNING"
+    assert "stale" in caplog.records[0].getMessage() and "kernels.build_native" in caplog.records[0].getMessage()
 
     native.reload()
     monkeypatch.setitem(sys.modules, native.AOT_MODULE, _fake_aot(level=99))
     assert "level 99" in native.backend()
 
     native.reload()
+    monkeypatch.setenv("SNAPSHOTS_KERNELS", "aot")
+    with pytest.raises(RuntimeError, match="SNAPSHOTS_KERNELS=aot, but kernels._native_aot was built for x86-64 level 99"):
+        native.backend()
+
+    native.reload()
+    caplog.clear()
     monkeypatch.setitem(sys.modules, native.AOT_MODULE, _fake_aot())
     monkeypatch.setenv("SNAPSHOTS_KERNELS", "jit")
     assert native.backend() == "jit (SNAPSHOTS_KERNELS=jit)"
+    assert not caplog.records  # asked for: nothing to warn about
+
+    native.reload()
+    monkeypatch.setenv("SNAPSHOTS_KERNELS", "aot")
+    assert native.backend() == "aot"
 
     native.reload()
     monkeypatch.setenv("SNAPSHOTS_KERNELS", "auto")
@@ -195,6 +211,14 @@ def test_choice(monkeypatch):
     monkeypatch.setenv("SNAPSHOTS_KERNELS", "fast")
     with pytest.raises(ValueError, match="SNAPSHOTS_KERNELS must be auto, aot or jit, got 'fast'"):
         native.backend()
+
+
+def test_missing_extension_is_reported(monkeypatch, caplog):
+    monkeypatch.delenv("SNAPSHOTS_KERNELS", raising=False)
+    monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
+    monkeypatch.setitem(sys.modules, native.AOT_MODULE, None)  # import fails
+    assert "is not built" in native.backend()
+    assert "is not built" in caplog.records[0].getMessage()
 
 
 def test_cpu_levels_name_real_numpy_features():
