@@ -653,7 +653,9 @@ def run_engine(job: Job, src: str, out: str, plan: Plan, *, warm: bool = True) -
     import tempfile
 
     from engine import snapshot
+    from engine.heap import pin_mmap_threshold
 
+    pin_mmap_threshold()  # as the engine's own processes (CLI, serve, batch workers) do
     if warm:
         with tempfile.TemporaryDirectory() as tmp:
             snapshot(str(SMALL_SAMPLE), job.process, os.path.join(tmp, "warm"))

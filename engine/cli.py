@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from engine.api import snapshot
 from engine.errors import SnapshotError, exit_code_for
+from engine.heap import pin_mmap_threshold
 
 PROG = "snapshots"
 #: Subcommands: name -> module with a ``main(argv) -> int``; imported only when used,
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    pin_mmap_threshold()
     if argv and argv[0] in SUBCOMMANDS:
         module = importlib.import_module(SUBCOMMANDS[argv[0]])
         return module.main(argv[1:])
