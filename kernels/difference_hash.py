@@ -21,9 +21,9 @@ Any size from 1x1 up works: below 9x8 a pixel simply overlaps several bins.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from . import native
+from ._views import ascending, flat_bytes
 from ._checks import check_plane
 
 __all__ = ["dhash", "dhash_reference"]
@@ -43,29 +43,18 @@ def _check_luma(luma) -> None:
 
 def _bin_sums(luma: np.ndarray) -> np.ndarray:
     """Integer 8x9 area sums of ``luma`` via the kernel, for any strides."""
-    view = luma
     # Binning is mirror-symmetric (bin j of a flipped axis is bin n-1-j), so
     # negative strides are undone by flipping the view and, at the end, the
     # 8x9 result.  That gives the kernel ascending addresses only.
-    flip0 = view.strides[0] < 0
-    if flip0:
-        view = view[::-1]
-    flip1 = view.strides[1] < 0
-    if flip1:
-        view = view[:, ::-1]
+    view, flip0, flip1 = ascending(luma)
     # Walk the axis with the smaller stride innermost: np.rot90 views are
     # column-major, and reading them row-wise would miss the cache per pixel.
     transposed = view.strides[0] < view.strides[1]
     if transposed:
         view = view.T
     n0, n1 = view.shape
-    s0, s1 = view.strides
     nb0, nb1 = (_COLS, _ROWS) if transposed else (_ROWS, _COLS)
-    span = (n0 - 1) * s0 + (n1 - 1) * s1 + 1
-    # A 1-D contiguous alias of the bytes the view spans (no copy): the
-    # kernel gets one array type for every input layout, so it compiles
-    # once, and unit-stride rows vectorise.
-    flat = as_strided(view, shape=(span,), strides=(1,), writeable=False)
+    flat, s0, s1 = flat_bytes(view)
     sums = native.kernel("area_sums")(flat, n0, n1, s0, s1, nb0, nb1)
     if transposed:
         sums = sums.T

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import native
+from ._views import ascending
 
 __all__ = ["axis_taps", "axis_weights_reference", "resample_into"]
 
@@ -134,18 +135,12 @@ def resample_into(src: np.ndarray, out: np.ndarray, y_window, x_window) -> None:
     :func:`axis_taps` along H and W.  ``out`` may be a view (e.g. the content
     area of a padded canvas).  No validation: the public wrappers do it.
     """
-    view = src
     dst = out
-    h, w = view.shape[:2]
+    h, w = src.shape[:2]
     # Make every stride non-negative so a contiguous alias of the bytes can
     # start at element [0, 0, 0]: flipped spatial axes become mirrored taps,
     # a flipped channel axis (BGR->RGB views) a flipped destination.
-    flip_y = view.strides[0] < 0
-    if flip_y:
-        view = view[::-1]
-    flip_x = view.strides[1] < 0
-    if flip_x:
-        view = view[:, ::-1]
+    view, flip_y, flip_x = ascending(src)
     if view.strides[2] < 0:
         view = view[:, :, ::-1]
         dst = dst[:, :, ::-1]

@@ -52,9 +52,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from . import native
+from ._views import ascending, flat_bytes
 from .resample import axis_taps, axis_weights_reference
 from .scale import layout
 from ._checks import check_plane
@@ -140,22 +140,8 @@ def yuv_to_rgb_coefficients(matrix: str = "bt601", full_range: bool = False) -> 
 def _oriented(plane: np.ndarray, transpose: bool):
     """``plane`` with non-negative strides, optionally transposed, and which
     axes (of ``plane``) were flipped to get there."""
-    view = plane
-    flip0 = view.strides[0] < 0
-    if flip0:
-        view = view[::-1]
-    flip1 = view.strides[1] < 0
-    if flip1:
-        view = view[:, ::-1]
+    view, flip0, flip1 = ascending(plane)
     return (view.T if transpose else view), flip0, flip1
-
-
-def _flat(view: np.ndarray):
-    """The bytes of a non-negative-strided 2-D view as a 1-D array + strides."""
-    s0, s1 = view.strides
-    n0, n1 = view.shape
-    size = (n0 - 1) * s0 + (n1 - 1) * s1 + 1
-    return as_strided(view, shape=(size,), strides=(1,), writeable=False), s0, s1
 
 
 def _match_signs(plane: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -244,8 +230,8 @@ def render_yuv(
     o_base = lay.offset_y * row_px + lay.offset_x * 3
     o_s0, o_s1 = (3, row_px) if transpose else (row_px, 3)
     native.kernel("render_yuv_planes")(
-        *_flat(y_view), *_plane_taps(lay, 1, 1, y.shape, *y_flips, transpose),
-        *_flat(u_view), *_flat(v_view), *_plane_taps(lay, fy, fx, u.shape, *c_flips, transpose),
+        *flat_bytes(y_view), *_plane_taps(lay, 1, 1, y.shape, *y_flips, transpose),
+        *flat_bytes(u_view), *flat_bytes(v_view), *_plane_taps(lay, fy, fx, u.shape, *c_flips, transpose),
         coef, out.reshape(-1), o_base, o_s0, o_s1,
     )
     return out
