@@ -9,7 +9,7 @@ frame a player would show.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import av
@@ -37,6 +37,28 @@ class DecodeStats:
     @property
     def decode_errors(self) -> int:
         return len(self.damaged)
+
+    def add(self, other: DecodeStats) -> None:
+        """Fold another decoder's counts into these (damage still counted once)."""
+        self.frames_decoded += other.frames_decoded
+        self.seeks += other.seeks
+        self.missed_targets += other.missed_targets
+        self.damaged |= other.damaged
+
+
+def given_once(
+    found: Iterable[tuple[int, av.VideoFrame]], stats: DecodeStats
+) -> Iterator[tuple[int, av.VideoFrame]]:
+    """The (target index, frame) pairs of a plan, each frame given at most once:
+    when damage makes a target fall back on a frame already given (its own never
+    decodes), that target is missed."""
+    given: set[int] = set()
+    for index, frame in found:
+        if frame.pts in given:
+            stats.missed_targets += 1
+            continue
+        given.add(frame.pts)
+        yield index, frame
 
 
 class Decoder:
@@ -68,20 +90,12 @@ class Decoder:
         self._context.skip_frame = self._skip_untargeted
         self.stats = stats if stats is not None else DecodeStats()
         self._prefer_dts = False
-        self._written: set[int] = set()
 
     def targets(self, plan: Plan, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
-        """(target frame index, decoded frame) for every target of the plan, in order.
-
-        A frame is given at most once: when damage makes a target fall back on a
-        frame already given (its own never decodes), that target is missed."""
-        for run in plan.runs:
-            for index, frame in self.run(run, facts):
-                if frame.pts in self._written:
-                    self.stats.missed_targets += 1
-                    continue
-                self._written.add(frame.pts)
-                yield index, frame
+        """(target frame index, decoded frame) for every target of the plan, in
+        order, each frame once (:func:`given_once`)."""
+        found = (pair for run in plan.runs for pair in self.run(run, facts))
+        return given_once(found, self.stats)
 
     def cover(self) -> av.VideoFrame:
         """The attached picture of an audio file."""

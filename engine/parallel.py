@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 
 import av
 
-from engine.decoder import Decoder, DecodeStats
+from engine.decoder import Decoder, DecodeStats, given_once
 from engine.planner import Plan, StreamFacts
 
 __all__ = ["decoder_count", "parallel_targets"]
@@ -117,27 +117,24 @@ def parallel_targets(
     ]
     for worker in pool:
         worker.start()
-    given: set[int] = set()
     try:
-        for number in range(len(plan.runs)):
-            source = pool[number % workers].out
-            while True:
-                run_number, index, frame = source.get()
-                if run_number is None:
-                    raise index
-                if index is _END:
-                    break
-                if frame.pts in given:
-                    stats.missed_targets += 1
-                    continue
-                given.add(frame.pts)
-                yield index, frame
+        yield from given_once(_in_plan_order(pool, len(plan.runs)), stats)
     finally:
         stop.set()
         for worker in pool:
             worker.join()
         for worker in pool:
-            stats.frames_decoded += worker.stats.frames_decoded
-            stats.seeks += worker.stats.seeks
-            stats.missed_targets += worker.stats.missed_targets
-            stats.damaged |= worker.stats.damaged
+            stats.add(worker.stats)
+
+
+def _in_plan_order(pool: list[_Worker], runs: int) -> Iterator[tuple[int, av.VideoFrame]]:
+    """Run after run, from the worker that decoded it; a worker's error is raised here."""
+    for number in range(runs):
+        source = pool[number % len(pool)].out
+        while True:
+            run_number, index, frame = source.get()
+            if run_number is None:
+                raise index
+            if index is _END:
+                break
+            yield index, frame

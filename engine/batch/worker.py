@@ -25,7 +25,7 @@ Outcome = dict[str, Any]
 def run_item(job: Job) -> Outcome:
     """Run one job; every failure of the job becomes an error outcome, never a raise,
     so one bad item cannot fail the batch (or a Dask task's retries)."""
-    pin_mmap_threshold()  # Dask workers are not started by us; idempotent and cheap
+    pin_mmap_threshold()  # every worker, local or Dask, runs its items here; idempotent
     try:
         result = snapshot(job.source, job.process, job.target, storage_root=job.storage_root)
     except SnapshotError as error:
@@ -51,7 +51,6 @@ def init_local_worker(parent_pid: int) -> None:
     worker once the batch process is gone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    pin_mmap_threshold()
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="batch-parent-watch", daemon=True).start()
 
 
