@@ -46,13 +46,13 @@ def snapshot(
     warnings = list(request.warnings)
     target_path, root = _resolve_target(request, target, storage_root, source_name, warnings)
     with closing(open_source(source_name)) as container:
-        info = probe(container, position=request.stream)
+        info = probe(container, position=request.stream, reopen=lambda: open_source(source_name))
         names = naming(target_path, request.format, info.video_position, source_stem=_stem(source_name))
         warnings.extend(names.warnings)
+        warnings.extend(info.warnings)
         with ImageWriter(request.format, request.quality) as writer:
             job = _Job(request, info, names, root, container, writer)
-            if info.read_failure is not None:
-                job.stats.damaged.add(info.read_failure)
+            job.stats.damaged |= info.damaged
             if info.is_cover:
                 job.cover()
             else:
@@ -62,10 +62,10 @@ def snapshot(
     errors = job.stats.decode_errors
     if errors:
         warnings.append(f"source {source_name!r}: {errors} damaged packet(s) or frame(s) met")
-    if facts is not None and info.header_frames > facts.frame_count:
+    if info.looks_truncated:
         warnings.append(
             f"source {source_name!r}: the header lists {info.header_frames} frames but only "
-            f"{facts.frame_count} can be read: the file looks truncated"
+            f"{info.packets_read} can be read: the file looks truncated"
         )
     return Result(
         source=source_name,
@@ -184,13 +184,15 @@ class _Job:
             keyframes_only=keyframes_only,
             careful=self.info.looks_damaged,
             stats=self.stats,
+            reopen=lambda: open_source(self.info.path),
         )
 
     def _decode(self, job_plan: Plan, facts: StreamFacts) -> Iterator[tuple[Target, av.VideoFrame]]:
         by_frame = {t.frame: t for t in job_plan.targets}
         # Damaged files stay on one careful decoder: its damage accounting and
         # slice threads are what the hostile-input tests pin down.
-        workers = 1 if job_plan.keyframes_only or self.info.looks_damaged else decoder_count(len(job_plan.runs))
+        single = job_plan.keyframes_only or self.info.looks_damaged or facts.forward
+        workers = 1 if single else decoder_count(len(job_plan.runs))
         if workers > 1:
             targets = parallel_targets(lambda: open_source(self.info.path), self.info.stream_index,
                                        job_plan, facts, self.stats, workers)

@@ -9,14 +9,16 @@ frame a player would show.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 
 import av
+import numpy as np
 
 from engine.errors import UndecodableError
 from engine.planner import DecodeRun, Plan, StreamFacts
-from engine.probe import read_failure_key
+from engine.timeline import packets, pictures
 
 
 #: Packets a run may read beyond the frames its plan spans before it gives up
@@ -73,8 +75,10 @@ class Decoder:
         careful: bool = False,
         stats: DecodeStats | None = None,
         threads: int = 0,
+        reopen: Callable[[], av.container.InputContainer] | None = None,
     ) -> None:
         self._container = container
+        self._reopen = reopen
         self._stream = container.streams[stream_index]
         self._context = self._stream.codec_context
         if not self._context.is_open:
@@ -94,8 +98,35 @@ class Decoder:
     def targets(self, plan: Plan, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
         """(target frame index, decoded frame) for every target of the plan, in
         order, each frame once (:func:`given_once`)."""
+        if facts.forward:
+            return given_once(self._forward(plan, facts), self.stats)
         found = (pair for run in plan.runs for pair in self.run(run, facts))
         return given_once(found, self.stats)
+
+    def _forward(self, plan: Plan, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Targets found by their position in the decode from the start, the same
+        sequence :func:`engine.timeline.picture_timeline` timed; each frame is
+        given its time on that timeline."""
+        wanted = sorted({t.frame for t in plan.targets})
+        if not wanted:
+            return
+        container = self._reopen() if self._reopen is not None else self._container
+        if container is self._container:
+            self._seek(None)
+        with closing(container) if container is not self._container else nullcontext(container):
+            stream = container.streams[self._stream.index]
+            position = 0
+            for ordinal, frame in enumerate(pictures(container, stream, self.stats.damaged)):
+                self.stats.frames_decoded += 1
+                if frame.is_corrupt:
+                    self.stats.damaged.add(("frame", ordinal))
+                if ordinal == wanted[position]:
+                    frame.pts = int(facts.pts[ordinal])
+                    yield ordinal, frame
+                    position += 1
+                    if position == len(wanted):
+                        return
+        self.stats.missed_targets += len(wanted) - position
 
     def cover(self) -> av.VideoFrame:
         """The attached picture of an audio file."""
@@ -150,22 +181,16 @@ class Decoder:
         ladder: list[tuple[str, int | None]] = [("pts", by_pts)]
         if by_dts != by_pts:
             ladder.insert(1 if not self._prefer_dts else 0, ("dts", by_dts))
+        # Open GOPs: the pictures right after a keyframe may need the GOP before it.
+        earlier = np.flatnonzero(facts.keyframe[:keyframe])
+        if earlier.size:
+            ladder.append(("earlier", int(facts.pts[earlier[-1]])))
         return [*ladder, ("start", None)]
 
     def _packets(self, budget: int | None) -> Iterator[av.Packet]:
-        packets = self._container.demux(self._stream)
-        read = 0
-        last = None
-        while budget is None or read < budget:
-            try:
-                packet = next(packets)
-            except StopIteration:
+        for read, packet in enumerate(packets(self._container, self._stream, self.stats.damaged)):
+            if budget is not None and read >= budget:
                 return
-            except av.error.FFmpegError:
-                self.stats.damaged.add(read_failure_key(last))
-                return
-            read += 1
-            last = packet
             yield packet
 
     def _seek(self, pts: int | None) -> None:
@@ -196,8 +221,14 @@ class Decoder:
         context = self._context
         skipping = context.skip_frame
         unfed = set(wanted) if wanted else None
+        completing = False
         for packet in self._packets(budget):
-            if wanted is not None:
+            if completing:
+                # A packet with no time after the last wanted one is the second
+                # field of its picture: the picture is complete only with it.
+                if packet.pts is not None or packet.dts is not None:
+                    break
+            elif wanted is not None:
                 policy = "DEFAULT" if packet.pts in wanted else self._skip_untargeted
                 if policy != skipping:
                     context.skip_frame = skipping = policy
@@ -207,10 +238,11 @@ class Decoder:
                 self.stats.damaged.add(("packet", packet.pos, packet.pts, packet.size))
                 frames = []
             yield from self._counted(frames)
-            if unfed is not None:
+            # A discard-flagged packet (before an edit list's start) may repeat a
+            # wanted time: it is not the picture that is shown.
+            if unfed is not None and not packet.is_discard:
                 unfed.discard(packet.pts)
-                if not unfed:
-                    break
+                completing = not unfed
         yield from self._counted(self._drain())
 
     def _drain(self) -> list[av.VideoFrame]:
@@ -231,3 +263,4 @@ class Decoder:
                 # Decoded, but concealed over missing data: shown, and reported.
                 self.stats.damaged.add(("frame", frame.pts))
             yield frame
+

@@ -33,6 +33,9 @@ class StreamFacts:
     keyframe: np.ndarray
     end_pts: int
     dts: np.ndarray | None = None
+    forward: bool = False
+    """Times come from decoding every picture (engine.timeline): frames are found
+    by their position in the decode from the start, never by seeking."""
 
     def __post_init__(self) -> None:
         pts = np.asarray(self.pts, dtype=np.int64)

@@ -1,13 +1,17 @@
 """Open a source and learn what the planner needs: the chosen stream and its frame times.
 
-The frame times come from one demux pass over the stream's packets (no decoding),
-so the planner works from the timestamps the file really has, not from what the
-header claims (containers that over-report duration or frame count).
+Where the packets can be trusted, the frame times come from one demux pass over
+the stream's packets (no decoding), so the planner works from the timestamps the
+file really has, not from what the header claims; the first and the last pictures
+are decoded to settle time 0 and D (SPEC §2). Where they cannot, every picture is
+decoded once and timed (:mod:`engine.timeline`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -16,10 +20,7 @@ import numpy as np
 
 from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError, UndecodableError
 from engine.planner import StreamFacts
-
-#: Frame duration assumed for a last frame whose packet carries none and whose
-#: stream gives no rate (seconds).
-FALLBACK_FRAME_SECONDS = Fraction(1, 25)
+from engine.timeline import frame_step, packets, picture_timeline
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,24 @@ class MediaInfo:
     :func:`read_failure_key` names it; None when the stream read to its end."""
     header_frames: int = 0
     """Frames the container header lists (0: not given)."""
+    packets_read: int = 0
+    """Packets of the stream the scan read, discard-flagged ones included."""
+    read_forward: str | None = None
+    """Why the stream is read forward from its start (:mod:`engine.timeline`);
+    None: packet times are the timeline and decode runs seek."""
+    damaged: frozenset[object] = frozenset()
+    """Failed reads and packets met while probing (damage names as the decoder's)."""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def looks_truncated(self) -> bool:
+        """The header lists more frames than the file holds packets for."""
+        return self.packets_read > 0 and self.header_frames > self.packets_read
 
     @property
     def looks_damaged(self) -> bool:
-        """The scan ended on an error, or found fewer frames than the header lists
-        (truncated, or a header that over-reports)."""
-        return self.read_failure is not None or (self.facts is not None and self.header_frames > self.facts.frame_count)
+        """A read failed while probing, or the file looks truncated."""
+        return self.read_failure is not None or self.looks_truncated
 
 
 def open_source(path: str | os.PathLike[str]) -> av.container.InputContainer:
@@ -63,7 +76,8 @@ def open_source(path: str | os.PathLike[str]) -> av.container.InputContainer:
     if os.path.getsize(name) == 0:
         raise NotMediaError(f"source {name!r}: the file is empty (0 bytes); expected a media file")
     try:
-        return av.open(name, mode="r")
+        # Metadata in any text encoding (a Mac Roman handler name) never fails a job.
+        return av.open(name, mode="r", metadata_errors="replace")
     except av.error.FFmpegError as ex:
         raise NotMediaError(f"source {name!r}: not a media file FFmpeg can read ({ex.strerror or ex})") from ex
     except OSError as ex:
@@ -94,8 +108,19 @@ def is_cover(stream: av.stream.Stream) -> bool:
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
-def probe(container: av.container.InputContainer, *, position: int | None = None) -> MediaInfo:
-    """Choose the stream and scan its packet timestamps (SPEC §2 time 0 and D)."""
+def probe(
+    container: av.container.InputContainer,
+    *,
+    position: int | None = None,
+    reopen: Callable[[], av.container.InputContainer] | None = None,
+) -> MediaInfo:
+    """Choose the stream and learn its frames (SPEC §2: time 0, D, which pictures).
+
+    The packet scan is the timeline where the packets can be trusted; the first and
+    last pictures are decoded to settle time 0 and D. Otherwise (see
+    :mod:`engine.timeline`) every picture is decoded once and timed. ``reopen``
+    gives a fresh container when this one cannot seek back to its start.
+    """
     name = container.name
     video_position, stream = choose_stream(container, position, name)
     duration = container.duration
@@ -108,50 +133,114 @@ def probe(container: av.container.InputContainer, *, position: int | None = None
     )
     if is_cover(stream):
         return MediaInfo(**info, is_cover=True, facts=None)
-    facts, read_failure = scan(container, stream, name)
-    return MediaInfo(**info, is_cover=False, facts=facts, read_failure=read_failure, header_frames=stream.frames or 0)
+    damaged: set[object] = set()
+    reason = untrusted_packets(container, stream)
+    facts = None
+    read = 0
+    if reason is None:
+        facts, reason, read = scan(container, stream, name, damaged)
+    if reason is None:
+        # The job's decoder inherits this context: frame threads are the fast path,
+        # slice threads lose nothing when a damaged packet ends the stream.
+        stream.codec_context.thread_type = "SLICE" if damaged or stream.frames > read else "AUTO"
+        facts, reason = settle_ends(container, stream, facts, reopen)
+    warnings: tuple[str, ...] = ()
+    if reason is not None:
+        forward = reopen() if reopen is not None else _rewound(container, None)
+        try:
+            timeline = picture_timeline(forward, forward.streams[stream.index], damaged)
+        finally:
+            if forward is not container:
+                forward.close()
+        facts = timeline.facts
+        if timeline.jumps:
+            warnings = (
+                f"source {name!r}: timestamps jump back {timeline.jumps} time(s) (concatenated segments or a "
+                "wrap): made one continuous timeline in file order",
+            )
+    read_failure = next((d for d in damaged if d[0] == "read"), None)
+    return MediaInfo(
+        **info, is_cover=False, facts=facts, read_failure=read_failure, header_frames=stream.frames or 0,
+        packets_read=read, read_forward=reason, damaged=frozenset(damaged), warnings=warnings,
+    )
 
 
-def read_failure_key(last: av.Packet | None) -> tuple[object, ...]:
-    """One name for a failed read, whoever meets it (the scan, any decode run):
-    the last packet read before it."""
-    return ("read", None if last is None else last.pos, None if last is None else last.pts)
+#: Containers that store no presentation times (the demuxer guesses them).
+_UNTIMED_FORMATS = frozenset({
+    "avi", "h264", "hevc", "vvc", "m4v", "h263", "h261", "mpegvideo", "cavsvideo", "vc1", "dirac", "obu",
+    "mjpeg", "rawvideo",
+})
+#: Codecs whose keyframe flags come from the bitstream's own random-access points;
+#: intra-only codecs are trusted too. Others (Cinepak, QuickTime RLE, MS Video 1…)
+#: carry container flags that can name frames depending on earlier data.
+_TRUSTED_KEYFRAMES = frozenset({
+    "h264", "hevc", "vvc", "av1", "libdav1d", "libaom-av1", "vp8", "vp9", "libvpx", "libvpx-vp9",
+    "mpeg1video", "mpeg2video", "mpeg4", "msmpeg4v1", "msmpeg4v2", "msmpeg4v3", "msmpeg4", "wmv1", "wmv2",
+    "wmv3", "vc1", "h263", "h263p", "h261", "flv1", "rv10", "rv20", "rv30", "rv40", "theora", "svq1", "svq3",
+    "dirac", "cavs", "hap",
+})
+
+
+def untrusted_packets(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> str | None:
+    """Why this stream's packet times or keyframe flags cannot be the timeline,
+    before reading it (None: they can)."""
+    formats = set(container.format.name.split(","))
+    if formats & _UNTIMED_FORMATS:
+        return f"the {container.format.name} container stores no presentation times"
+    codec = stream.codec_context.codec
+    if not codec.intra_only and codec.name not in _TRUSTED_KEYFRAMES:
+        return f"{codec.name} keyframe flags cannot be trusted for seeking"
+    return None
+
+
+def _rewound(container: av.container.InputContainer, reopen: Callable[[], av.container.InputContainer] | None) -> av.container.InputContainer:
+    """The container at its start: seek back, or a fresh one where that fails."""
+    try:
+        container.seek(0, backward=True)
+        return container
+    except av.error.FFmpegError:
+        if reopen is None:
+            raise
+        return reopen()
 
 
 def scan(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str
-) -> tuple[StreamFacts, tuple[object, ...] | None]:
-    """Every frame's pts and keyframe flag from a demux pass (the decoder seeks
-    before it reads, so the container is left where the scan ended)."""
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str, damaged: set[object]
+) -> tuple[StreamFacts | None, str | None, int]:
+    """Every frame's pts and keyframe flag from a demux pass over the chosen stream
+    (no decoding), or why the packets cannot be the timeline; and how many
+    packets it read."""
     pts: list[int] = []
     dts: list[int] = []
     keys: list[bool] = []
     durations: list[int] = []
-    read_failure = None
-    last = None
-    try:
-        for packet in container.demux(stream):
-            last = packet
-            stamp = packet.pts if packet.pts is not None else packet.dts
-            # Empty packets flush the decoder; discard-flagged ones precede an edit
-            # list's start and are never shown.
-            if stamp is None or packet.size == 0 or packet.is_discard:
-                continue
-            pts.append(stamp)
-            dts.append(stamp if packet.dts is None else min(packet.dts, stamp))
-            keys.append(packet.is_keyframe)
-            durations.append(packet.duration or 0)
-    except av.error.FFmpegError:
-        # A damaged tail ends the scan; what was read before is still usable.
-        read_failure = read_failure_key(last)
+    last_dts = None
+    read = 0
+    for packet in packets(container, stream, damaged):
+        read += packet.size > 0
+        # Empty packets flush the decoder; discard-flagged ones precede an edit
+        # list's start and are never shown; packets with no time at all are the
+        # second field of a field pair, part of the picture before them.
+        if packet.size == 0 or packet.is_discard or (packet.pts is None and packet.dts is None):
+            continue
+        if packet.dts is not None:
+            if last_dts is not None and packet.dts < last_dts:
+                return None, "decode times jump back (concatenated segments or a wrap)", read
+            last_dts = packet.dts
+        stamp = packet.pts if packet.pts is not None else packet.dts
+        pts.append(stamp)
+        dts.append(stamp if packet.dts is None else min(packet.dts, stamp))
+        keys.append(packet.is_keyframe)
+        durations.append(packet.duration or 0)
     if not pts:
-        raise UndecodableError(f"source {name!r}: the video stream has no frames")
+        return None, "no packet carries a time", read
     order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
     stamps = np.asarray(pts, dtype=np.int64)[order]
     flags = np.asarray(keys, dtype=bool)[order]
     decode_stamps = np.asarray(dts, dtype=np.int64)[order]
     unique = np.concatenate(([True], np.diff(stamps) > 0))
-    stamps, flags, decode_stamps = stamps[unique], flags[unique], decode_stamps[unique]
+    if not unique.all():
+        return None, "several packets share a presentation time", read
     time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
     last_duration = durations[int(order[-1])]
     if last_duration <= 0:
@@ -159,13 +248,155 @@ def scan(
     facts = StreamFacts(
         time_base=time_base, pts=stamps, keyframe=flags, end_pts=int(stamps[-1]) + last_duration, dts=decode_stamps
     )
-    return facts, read_failure
+    return facts, None, read
+
+
+#: Packets decoded from the start to find the first picture, and from the last
+#: keyframes to find the last, before the packets are judged untrustworthy.
+SETTLE_PACKETS = 600
+#: Keyframes tried back from the end to find the last picture.
+SETTLE_TAIL_KEYFRAMES = 3
+
+
+def settle_ends(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, facts: StreamFacts,
+    reopen: Callable[[], av.container.InputContainer] | None = None,
+) -> tuple[StreamFacts | None, str | None]:
+    """Time 0 and D from pictures (SPEC §2): decode the start and the last GOP; drop
+    the packets before the first picture and after the last (leading packets of a
+    stream cut mid-GOP, a truncated last packet), end D with the last picture.
+    Pictures whose times are not packet times, or come out of order, mean the
+    packets cannot be the timeline."""
+    known = set(facts.pts.tolist())
+    # A fresh container: a seek to 0 may land on the first keyframe and skip the
+    # pictures an edit list shows before it.
+    if reopen is not None:
+        with closing(reopen()) as fresh:
+            head = [t for t, _ in _decoded_pictures(fresh, fresh.streams[stream.index], stop_after=2)]
+    else:
+        head = [t for t, _ in _decoded_pictures(_rewound(container, None), stream, stop_after=2)]
+    if not head:
+        return None, "no picture decodes from the start"
+    if any(t not in known for t in head) or head != sorted(head):
+        return None, "pictures do not carry their packets' times"
+    first = head[0]
+    last = None
+    keyframes = np.flatnonzero(facts.keyframe)[::-1][:SETTLE_TAIL_KEYFRAMES]
+    for keyframe in keyframes:
+        try:
+            container.seek(int(facts.pts[keyframe]), backward=True, stream=stream)
+        except av.error.FFmpegError:
+            return None, "the container cannot seek"
+        decoded = _decoded_pictures(container, stream)
+        tail = [t for t, _ in decoded]
+        if any(t not in known for t in tail) or tail != sorted(tail):
+            return None, "pictures do not carry their packets' times"
+        if tail and tail[-1] >= facts.pts[keyframe]:
+            last = decoded[-1]
+            break
+    if last is None:
+        return None, "no picture decodes near the end"
+    if not _keyframes_stand_alone(container, stream, facts):
+        return None, "a keyframe does not decode on its own"
+    last_pts, duration = last
+    keep = (facts.pts >= first) & (facts.pts <= last_pts)
+    if duration <= 0:
+        duration = int(facts.end_pts - facts.pts[-1]) if last_pts == facts.pts[-1] else int(
+            facts.pts[np.searchsorted(facts.pts, last_pts) + 1] - last_pts)
+    end = last_pts + duration
+    stated = _stated_end(container, stream)
+    if stated is not None and last_pts < stated < end:
+        end = stated
+    settled = StreamFacts(
+        time_base=facts.time_base, pts=facts.pts[keep], keyframe=facts.keyframe[keep], end_pts=end,
+        dts=None if facts.dts is None else facts.dts[keep],
+    )
+    return settled, None
+
+
+def _keyframes_stand_alone(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, facts: StreamFacts
+) -> bool:
+    """Whether a keyframe decoded right after a seek is the picture a decode from
+    the keyframe before it gives (a keyframe flag on a picture that needs earlier
+    data, or parameter sets only in some keyframes, fail this). Checked on the
+    last keyframe, so it costs one GOP more than finding D does."""
+    keys = np.flatnonzero(facts.keyframe)
+    if keys.size < 2:
+        return True
+    keyframe = int(facts.pts[keys[-1]])
+    pictures = []
+    for index in keys[-2:]:
+        # Demuxers index by decode time (MP4, MPEG-TS): seek by it.
+        start = int(facts.pts[index]) if facts.dts is None else int(facts.dts[index])
+        try:
+            container.seek(start, backward=True, stream=stream)
+        except av.error.FFmpegError:
+            return False
+        pictures.append(_luma_at(container, stream, keyframe))
+    return pictures[0] is not None and pictures[0] == pictures[1]
+
+
+def _luma_at(container: av.container.InputContainer, stream: av.video.stream.VideoStream, pts: int) -> bytes | None:
+    """The luma samples of the picture with this pts, decoding from the current
+    position (None if it does not come within :data:`SETTLE_PACKETS` packets)."""
+    stream.codec_context.skip_frame = "DEFAULT"
+    for read, packet in enumerate(packets(container, stream, set())):
+        if read >= SETTLE_PACKETS:
+            return None
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            continue
+        for frame in frames:
+            if frame.pts == pts:
+                return frame.to_ndarray(format="gray").tobytes()
+            if frame.pts is not None and frame.pts > pts:
+                return None
+    return None
+
+
+#: Containers whose stream durations FFmpeg estimates (from timestamps or the bit
+#: rate) rather than reads: they state no end.
+_ESTIMATED_DURATION = frozenset({"mpegts", "mpeg", "mpegvideo", "h264", "hevc", "m4v", "h263", "avi"})
+
+
+def _stated_end(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int | None:
+    """Where the container says the stream ends, in stream ticks (None: not said)."""
+    if set(container.format.name.split(",")) & _ESTIMATED_DURATION:
+        return None
+    if stream.duration is None or stream.start_time is None:
+        return None
+    return int(stream.start_time) + int(stream.duration)
+
+
+def _decoded_pictures(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, *, stop_after: int | None = None
+) -> list[tuple[int, int]]:
+    """(pts, duration) of the pictures decoded from the current position, to the
+    end or until ``stop_after`` pictures came, reading at most
+    :data:`SETTLE_PACKETS` packets."""
+    context = stream.codec_context
+    context.skip_frame = "DEFAULT"
+    found: list[tuple[int, int]] = []
+    read = 0
+    for packet in packets(container, stream, set()):
+        read += 1
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            frames = []
+        found.extend((f.pts, f.duration or 0) for f in frames if f.pts is not None)
+        if (stop_after is not None and len(found) >= stop_after) or read >= SETTLE_PACKETS:
+            return found
+    try:
+        found.extend((f.pts, f.duration or 0) for f in context.decode(None) if f.pts is not None)
+    except av.error.FFmpegError:
+        pass
+    return found
 
 
 def _typical_frame_ticks(stamps: np.ndarray, stream: av.video.stream.VideoStream, time_base: Fraction) -> int:
     if stamps.size > 1:
         return max(1, int(np.median(np.diff(stamps))))
-    rate = stream.average_rate or stream.base_rate
-    seconds = 1 / Fraction(rate) if rate else FALLBACK_FRAME_SECONDS
-    return max(1, round(seconds / time_base))
-
+    return frame_step(stream, time_base)

@@ -156,7 +156,9 @@ class Decoded:
     packet_times: tuple[Fraction, ...]
     """Every demuxed frame's time, sorted (what the engine plans on)."""
     end: Fraction
-    """D: end of the last demuxed frame."""
+    """D (SPEC §2): end of the last frame that decodes (its pts + duration)."""
+    packets_end: Fraction
+    """End of the last demuxed packet (what the header-free scan alone would say)."""
     frames: tuple[tuple[Fraction, int | None], ...]
     """(time, barcode) of every frame that decodes, in presentation order."""
     demux_failed: bool
@@ -189,6 +191,7 @@ def plain_decode(path: str | os.PathLike[str]) -> Decoded:
     if not last_duration:
         last_duration = stamps[-1][0] - stamps[-2][0]
     frames: list[tuple[int, int | None]] = []
+    durations: dict[int, int] = {}
     failures = 0
     with av.open(os.fspath(path)) as container:
         stream = container.streams.video[0]
@@ -205,12 +208,16 @@ def plain_decode(path: str | os.PathLike[str]) -> Decoded:
                         failures += 1
                         continue
                     frames.append((frame.pts, read_barcode(frame.to_ndarray(format="rgb24"))))
+                    durations[frame.pts] = frame.duration or 0
         except av.error.FFmpegError:
             failures += 1
     frames.sort(key=lambda f: f[0])
+    last_picture = frames[-1][0] if frames else last
+    picture_duration = durations.get(last_picture) or last_duration
     return Decoded(
         packet_times=tuple((s - first) * time_base for s, _ in stamps),
-        end=(last + last_duration - first) * time_base,
+        end=(last_picture + picture_duration - first) * time_base,
+        packets_end=(last + last_duration - first) * time_base,
         frames=tuple(((p - first) * time_base, index) for p, index in frames),
         demux_failed=demux_failed,
         decode_failures=failures,

@@ -111,9 +111,11 @@ EXIT = {name: 3 for name in REFUSED} | {
     "over_reported": 0,
 }
 SMOKE = "video/snapshots,f_jpg,m_avg,num_3"
-#: Extra CLI runs: (item, processing string, exit code, stderr pattern).
+#: Extra CLI runs: (item, processing string, exit code, stderr pattern). The
+#: half file holds 33 packets, the last cut short: 32 pictures decode (ffprobe
+#: -count_frames agrees), so D is 32 × 40 ms (SPEC §2: D from pictures).
 CLI_CASES = {
-    "ss_past_real_end_truncated": ("truncated_50", "video/snapshots,f_jpg,ss_2000", 2, r"ss: 2000 ms is at or past the end of the video \(1400 ms\)"),
+    "ss_past_real_end_truncated": ("truncated_50", "video/snapshots,f_jpg,ss_2000", 2, r"ss: 2000 ms is at or past the end of the video \(1280 ms\)"),
     "ss_past_real_end_over_reported": ("over_reported", "video/snapshots,f_jpg,ss_3000", 2, r"ss: 3000 ms is at or past the end of the video \(3000 ms\)"),
 }
 
@@ -209,11 +211,12 @@ def test_truncation_leaves_a_readable_index_and_a_partial_mdat(corpus, decoded):
         truth_ = decoded(name)
         assert len(truth_.frames) == frames, name
         assert truth_.decode_failures >= 1, name
-    assert decoded("truncated_50").end == Fraction(7, 5)  # 35 frames of 40 ms demuxed
+    assert decoded("truncated_50").packets_end == Fraction(7, 5)  # 35 frames of 40 ms demuxed
+    assert decoded("truncated_50").end == Fraction(32, 25)  # 32 of them decode
 
 
 @pytest.mark.parametrize("name", ["truncated_50", "truncated_99"])
-def test_truncated_duration_comes_from_the_packets(corpus, decoded, tmp_path, name):
+def test_truncated_duration_comes_from_the_pictures(corpus, decoded, tmp_path, name):
     result = run(corpus, name, "video/snapshots,f_jpg,m_avg,num_1,w_64", tmp_path)
     assert result.duration_ms == pytest.approx(float(decoded(name).end * 1000), abs=1e-6)
 
@@ -255,7 +258,7 @@ def test_truncated_damage_is_reported(corpus, tmp_path, name):
     ["truncated_50", "truncated_99"],
 )
 def test_truncated_avg_spreads_over_the_real_duration(corpus, decoded, tmp_path, name):
-    """m_avg,num_4 over D from the packets; each target shows the last frame that
+    """m_avg,num_4 over D from the pictures; each target shows the last frame that
     really decodes at or before it."""
     truth_ = decoded(name)
     result = run(corpus, name, "video/snapshots,f_jpg,m_avg,num_4", tmp_path)
@@ -265,7 +268,7 @@ def test_truncated_avg_spreads_over_the_real_duration(corpus, decoded, tmp_path,
 
 
 def test_truncated_start_past_the_real_end_is_a_process_error(corpus, tmp_path):
-    # The header says 3 s; the packets end at 1.4 s.
+    # The header says 3 s; the packets end at 1.4 s, the pictures at 1.28 s.
     expect_error(corpus, "truncated_50", "video/snapshots,f_jpg,ss_2000", tmp_path, ProcessError, r"ss: 2000 ms is at or past the end")
 
 

@@ -1,0 +1,224 @@
+"""Hard cases made here with the FFmpeg CLI, each checked against the same oracle
+as the real-world corpus (tests/ffmpeg_oracle.py): raw elementary streams, a
+still image, concatenated and cut MPEG-TS, MBAFF interlaced H.264, open-GOP
+MPEG-2 in a program stream, B-frames in AVI, an unseekable Matroska, IVF, a
+stream-copied MP4 with an edit list, VFR made by concatenation.
+
+The corpus is a sample of the world; these files exercise the causes it showed,
+made the way users' tools make them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import ffmpeg_oracle
+from engine import ProcessError, snapshot
+
+pytestmark = pytest.mark.skipif(not ffmpeg_oracle.available(), reason="the FFmpeg CLI oracle is not installed")
+
+#: A counter and moving bars: every frame differs from its neighbours.
+SOURCE = ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"]
+#: Another pattern, for the second segment of a concatenation.
+SECOND = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25"]
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, timeout=120)
+
+
+def _make(folder: Path, name: str) -> Path:
+    out = folder / name
+    make = MAKERS[name]
+    make(folder, out)
+    return out
+
+
+def _raw_h264(folder: Path, out: Path) -> None:
+    _ffmpeg(*SOURCE, "-t", "3", "-c:v", "libx264", "-g", "25", "-bf", "2", "-f", "h264", str(out))
+
+
+def _raw_hevc(folder: Path, out: Path) -> None:
+    _ffmpeg(*SOURCE, "-t", "3", "-c:v", "libx265", "-x265-params", "log-level=error:keyint=25", "-f", "hevc", str(out))
+
+
+def _raw_h263(folder: Path, out: Path) -> None:
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=352x288:rate=25", "-t", "3", "-c:v", "h263", "-g", "12", "-f", "h263", str(out))
+
+
+def _raw_m4v(folder: Path, out: Path) -> None:
+    _ffmpeg(*SOURCE, "-t", "3", "-c:v", "mpeg4", "-g", "12", "-bf", "2", "-f", "m4v", str(out))
+
+
+def _still_jpeg(folder: Path, out: Path) -> None:
+    _ffmpeg(*SOURCE, "-frames:v", "1", str(out))
+
+
+def _concatenated_ts(folder: Path, out: Path) -> None:
+    first, second = folder / "seg1.ts", folder / "seg2.ts"
+    _ffmpeg(*SOURCE, "-t", "2", "-c:v", "libx264", "-g", "25", "-f", "mpegts", str(first))
+    _ffmpeg(*SECOND, "-t", "2", "-c:v", "libx264", "-g", "25", "-f", "mpegts", str(second))
+    out.write_bytes(first.read_bytes() + second.read_bytes())
+
+
+def _cut_ts(folder: Path, out: Path) -> None:
+    whole = folder / "whole.ts"
+    _ffmpeg(*SOURCE, "-t", "4", "-c:v", "libx264", "-g", "50", "-bf", "2", "-f", "mpegts", str(whole))
+    data = whole.read_bytes()
+    # Cut at a 188-byte TS packet boundary a third of the way in: mid-GOP.
+    start = (len(data) // 3) // 188 * 188
+    out.write_bytes(data[start:])
+
+
+def _mbaff_ts(folder: Path, out: Path) -> None:
+    _ffmpeg(*SOURCE, "-t", "3", "-vf", "scale=720:480", "-c:v", "libx264", "-flags", "+ildct+ilme",
+            "-x264-params", "interlaced=1:tff=1", "-g", "25", "-f", "mpegts", str(out))
+
+
+def _open_gop_ps(folder: Path, out: Path) -> None:
+    _ffmpeg(*SOURCE, "-t", "4", "-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-flags", "-cgop",
+            "-b:v", "2M", "-f", "vob", str(out))
+
+
+def _bframes_avi(folder: Path, out: Path) -> None:
+    _ffmpeg(*SOURCE, "-t", "3", "-c:v", "mpeg4", "-vtag", "XVID", "-g", "12", "-bf", "2", str(out))
+
+
+def _unseekable_mkv(folder: Path, out: Path) -> None:
+    # Written to a pipe: no cues, no seek head, so the demuxer cannot seek by index.
+    with open(out, "wb") as sink:
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", *SOURCE, "-t", "4", "-c:v", "libx264", "-g", "25",
+                        "-f", "matroska", "pipe:1"], stdout=sink, check=True, timeout=120)
+
+
+def _ivf(folder: Path, out: Path) -> None:
+    _ffmpeg(*SOURCE, "-t", "3", "-c:v", "libvpx", "-g", "25", "-b:v", "500k", "-f", "ivf", str(out))
+
+
+def _edit_list_copy(folder: Path, out: Path) -> None:
+    whole = folder / "whole.mp4"
+    _ffmpeg(*SOURCE, "-t", "4", "-c:v", "libx264", "-g", "25", "-bf", "2", str(whole))
+    # A stream copy from a point between keyframes keeps the GOP and writes an
+    # edit list that starts the presentation at the cut.
+    _ffmpeg("-ss", "1.3", "-i", str(whole), "-c", "copy", str(out))
+
+
+def _vfr_concat(folder: Path, out: Path) -> None:
+    first, second, listing = folder / "a.mp4", folder / "b.mp4", folder / "list.txt"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2", "-c:v", "libx264", "-video_track_timescale", "90000", str(first))
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10", "-t", "2", "-c:v", "libx264", "-video_track_timescale", "90000", str(second))
+    listing.write_text(f"file '{first}'\nfile '{second}'\n")
+    _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(out))
+
+
+MAKERS = {
+    "raw.h264": _raw_h264,
+    "raw.hevc": _raw_hevc,
+    "raw.h263": _raw_h263,
+    "raw.m4v": _raw_m4v,
+    "still.jpg": _still_jpeg,
+    "concatenated.ts": _concatenated_ts,
+    "cut_mid_gop.ts": _cut_ts,
+    "mbaff.ts": _mbaff_ts,
+    "open_gop.vob": _open_gop_ps,
+    "bframes.avi": _bframes_avi,
+    "unseekable.mkv": _unseekable_mkv,
+    "vp8.ivf": _ivf,
+    "edit_list_copy.mp4": _edit_list_copy,
+    "vfr_concat.mp4": _vfr_concat,
+}
+
+CASES = {
+    "inter": "video/snapshots,f_png,inter_1000",
+    "odd": "video/snapshots,f_png,ss_333,inter_777",
+    "key": "video/snapshots,f_png,m_key",
+    "avg": "video/snapshots,f_png,m_avg,num_7",
+    "crop": "video/snapshots,f_png,w_64,h_64,scaletype_crop,inter_1500",
+}
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    made: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            folder = tmp_path_factory.mktemp(name.replace(".", "_"))
+            made[name] = _make(folder, name)
+        return made[name]
+
+    return get
+
+
+def _read_rgb(path: str) -> np.ndarray:
+    return np.ascontiguousarray(cv2.imread(path, cv2.IMREAD_COLOR)[:, :, ::-1])
+
+
+def check_against_oracle(path: str, process: str, target: str):
+    """Run a job and check every image is the frame SPEC §2 names (the oracle's)."""
+    fields = dict(token.split("_", 1) for token in process.split(",")[1:])
+    crop = 64 if "scaletype_crop" in process else None
+    try:
+        result = snapshot(path, process, target)
+    except ProcessError:
+        timeline = ffmpeg_oracle.timeline(path, 0, crop)
+        assert int(fields.get("ss", 0)) >= timeline.end * 1000
+        return None
+    timeline = ffmpeg_oracle.timeline(path, result.stream, crop)
+    engine_end = Fraction(str(result.duration_ms)) / 1000
+    rounding = Fraction(1, 10**6)
+    difference = abs(engine_end - timeline.end)
+    assert difference <= timeline.frame_step * Fraction(21, 20) + rounding, (result.duration_ms, float(timeline.end))
+    expected = timeline.expected(fields, end=None if difference <= rounding else engine_end)
+    shown = [_read_rgb(s.path) for s in result.snapshots]
+    found = [timeline.identify(image)[0] for image in shown]
+    assert len(shown) == len(expected), f"wrote pictures {found}, the contract names {expected}"
+    wrong = [(i, e, f) for i, (e, f, image) in enumerate(zip(expected, found, shown)) if not timeline.shows(image, e)]
+    assert not wrong, f"(serial-1, named, shown): {wrong}"
+    return result
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_hard_case_frames(media, tmp_path, name, case):
+    path = str(media(name))
+    result = check_against_oracle(path, CASES[case], str(tmp_path / "o"))
+    if result is not None:
+        # Nothing here is damaged: a damage or truncation warning would be false.
+        assert not [w for w in result.warnings if "damaged" in w or "truncated" in w], result.warnings
+
+
+def test_concatenated_segments_warn_and_stay_apart(media, tmp_path):
+    """Two TS segments joined with cat: one timeline in file order, with a warning;
+    the second segment's pictures come after the first's."""
+    result = snapshot(str(media("concatenated.ts")), "video/snapshots,f_png,inter_500", str(tmp_path / "o"))
+    assert any("jump back" in w for w in result.warnings), result.warnings
+    assert result.duration_ms == pytest.approx(4000, abs=80)
+    times = [s.pts_ms for s in result.snapshots]
+    assert times == sorted(times) and len(times) == 8
+
+
+def test_unseekable_matroska_same_with_one_decoder(media, tmp_path, monkeypatch):
+    """Seeks that fail must not change the output: one decoder and several agree."""
+    path = str(media("unseekable.mkv"))
+    process = "video/snapshots,f_png,ss_100,inter_600"
+    several = check_against_oracle(path, process, str(tmp_path / "a"))
+    monkeypatch.setenv("SNAPSHOTS_DECODERS", "1")
+    single = snapshot(path, process, str(tmp_path / "b"))
+    assert [s.pts_ms for s in single.snapshots] == [s.pts_ms for s in several.snapshots]
+    for a, b in zip(several.snapshots, single.snapshots):
+        assert np.array_equal(_read_rgb(a.path), _read_rgb(b.path))
+
+
+def test_still_image_is_one_frame(media, tmp_path):
+    result = snapshot(str(media("still.jpg")), "video/snapshots,f_png,inter_1000", str(tmp_path / "o"))
+    assert len(result.snapshots) == 1 and result.warnings == ()
+    assert (result.snapshots[0].width, result.snapshots[0].height) == (320, 240)
+    assert os.path.getsize(result.snapshots[0].path) > 0
