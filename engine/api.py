@@ -144,6 +144,12 @@ class _Job:
                     f"{len(job_plan.targets)} target(s); the stream is damaged"
                 )
             self.warnings.append(f"{self.stats.missed_targets} target(s) skipped: no decodable frame reaches them")
+        unvouched = sum(1 for t in job_plan.targets if t.frame < facts.leading)
+        if unvouched:
+            self.warnings.append(
+                f"{unvouched} snapshot(s) show pictures from before the stream's first keyframe (it starts mid-GOP): "
+                "they are decoded from references the file does not hold and may show concealment"
+            )
         if self.names.keeps_last_only and len(self.snapshots) == 1:
             self.warnings.append(f"target {self.names.template!r} has an image suffix: only the last snapshot is kept")
 

@@ -26,6 +26,14 @@ from engine.timeline import packets, pictures
 RUN_SLACK_PACKETS = 300
 
 
+#: Decoders that keep each picture's pts right when frames are skipped: they
+#: reorder by their own picture order. Elsewhere (MPEG-2, MPEG-4 part 2…) a skipped
+#: frame leaves its packet's time in FFmpeg's queue and the next picture comes out
+#: with it (an I-frame labelled with the pts of the P-frame after it), so every
+#: packet is decoded in full there.
+SKIP_SAFE_CODECS = frozenset({"h264", "hevc"})
+
+
 @dataclass
 class DecodeStats:
     frames_decoded: int = 0
@@ -90,7 +98,10 @@ class Decoder:
         # NONKEY: the decoder drops every non-key frame without reconstructing it.
         # Otherwise NONREF for packets no target needs: frames nothing refers to
         # (most B-frames) are skipped, the rest are decoded as references.
-        self._skip_untargeted = "NONKEY" if keyframes_only else "NONREF"
+        if self._context.name in SKIP_SAFE_CODECS:
+            self._skip_untargeted = "NONKEY" if keyframes_only else "NONREF"
+        else:
+            self._skip_untargeted = "DEFAULT"
         self._context.skip_frame = self._skip_untargeted
         self.stats = stats if stats is not None else DecodeStats()
         self._prefer_dts = False
@@ -140,18 +151,22 @@ class Decoder:
         a frame may come twice when damage makes two targets fall back on it."""
         pending = [(frame, int(facts.pts[frame])) for frame in run.frames]
         wanted = {pts for _, pts in pending}
-        for rung, seek_to in self._seek_ladder(run.seek_frame, facts):
+        for rung, seek_to, keyframe in self._seek_ladder(run.seek_frame, facts):
             self._seek(seek_to)
-            first = 0 if rung == "start" else run.seek_frame
+            first = 0 if keyframe is None else keyframe
             budget = run.frames[-1] - first + 1 + RUN_SLACK_PACKETS
+            # The first picture after a seek is the keyframe (or a picture before
+            # it): one after it means the seek landed late, or the demuxer gave
+            # the keyframe a later picture's time (MPEG-PS right after a seek).
+            latest = pending[0][1] if keyframe is None else min(pending[0][1], int(facts.pts[keyframe]))
             landed = False
             previous: av.VideoFrame | None = None
             for frame in self._frames(wanted, budget):
                 pts = frame.pts
                 if pts is None:
                     continue
-                if previous is None and pts > pending[0][1]:
-                    break  # the seek landed after the target: try the next rung
+                if previous is None and pts > latest:
+                    break  # landed late: try the next rung
                 if not landed:
                     landed = True
                     if rung != "start":
@@ -172,20 +187,22 @@ class Decoder:
         # Nothing decodable reaches these targets: skip them, the job goes on.
         self.stats.missed_targets += len(pending)
 
-    def _seek_ladder(self, keyframe: int, facts: StreamFacts) -> list[tuple[str, int | None]]:
-        """Where to seek to reach a keyframe, best guess first: demuxers index by pts
-        (MP4, Matroska) or by dts (MPEG-TS); the file's start always works. The rung
-        that last landed goes first."""
+    def _seek_ladder(self, keyframe: int, facts: StreamFacts) -> list[tuple[str, int | None, int | None]]:
+        """(rung, where to seek, the keyframe it should land on), best guess first:
+        demuxers index by pts (MP4, Matroska) or by dts (MPEG-TS); an earlier
+        keyframe serves open GOPs and demuxers that mislabel the first picture after
+        a seek; the file's start always works. The rung that last landed goes first."""
         by_pts = int(facts.pts[keyframe])
         by_dts = by_pts if facts.dts is None else int(facts.dts[keyframe])
-        ladder: list[tuple[str, int | None]] = [("pts", by_pts)]
+        ladder: list[tuple[str, int | None, int | None]] = [("pts", by_pts, keyframe)]
         if by_dts != by_pts:
-            ladder.insert(1 if not self._prefer_dts else 0, ("dts", by_dts))
-        # Open GOPs: the pictures right after a keyframe may need the GOP before it.
+            ladder.insert(1 if not self._prefer_dts else 0, ("dts", by_dts, keyframe))
         earlier = np.flatnonzero(facts.keyframe[:keyframe])
         if earlier.size:
-            ladder.append(("earlier", int(facts.pts[earlier[-1]])))
-        return [*ladder, ("start", None)]
+            before = int(earlier[-1])
+            stamp = int(facts.pts[before]) if facts.dts is None else min(int(facts.dts[before]), int(facts.pts[before]))
+            ladder.append(("earlier", stamp, before))
+        return [*ladder, ("start", None, None)]
 
     def _packets(self, budget: int | None) -> Iterator[av.Packet]:
         for read, packet in enumerate(packets(self._container, self._stream, self.stats.damaged)):

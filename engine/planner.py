@@ -36,6 +36,10 @@ class StreamFacts:
     forward: bool = False
     """Times come from decoding every picture (engine.timeline): frames are found
     by their position in the decode from the start, never by seeking."""
+    leading: int = 0
+    """Frames 0 … leading−1 are shown before the first keyframe of a stream cut
+    mid-GOP: they reference pictures the file does not hold (SPEC §2: pictures the
+    engine cannot vouch for)."""
 
     def __post_init__(self) -> None:
         pts = np.asarray(self.pts, dtype=np.int64)

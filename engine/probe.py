@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError, UndecodableError
 from engine.planner import StreamFacts
-from engine.timeline import frame_step, packets, picture_timeline
+from engine.timeline import frame_step, leading_frames, packets, picture_timeline
 
 
 @dataclass(frozen=True)
@@ -216,8 +216,11 @@ def scan(
     durations: list[int] = []
     last_dts = None
     read = 0
+    starts_on_keyframe = None
     for packet in packets(container, stream, damaged):
         read += packet.size > 0
+        if starts_on_keyframe is None and packet.size:
+            starts_on_keyframe = packet.is_keyframe
         # Empty packets flush the decoder; discard-flagged ones precede an edit
         # list's start and are never shown; packets with no time at all are the
         # second field of a field pair, part of the picture before them.
@@ -246,7 +249,8 @@ def scan(
     if last_duration <= 0:
         last_duration = _typical_frame_ticks(stamps, stream, time_base)
     facts = StreamFacts(
-        time_base=time_base, pts=stamps, keyframe=flags, end_pts=int(stamps[-1]) + last_duration, dts=decode_stamps
+        time_base=time_base, pts=stamps, keyframe=flags, end_pts=int(stamps[-1]) + last_duration, dts=decode_stamps,
+        leading=leading_frames(flags, bool(starts_on_keyframe)),
     )
     return facts, None, read
 
@@ -254,6 +258,10 @@ def scan(
 #: Packets decoded from the start to find the first picture, and from the last
 #: keyframes to find the last, before the packets are judged untrustworthy.
 SETTLE_PACKETS = 600
+#: Pictures decoded from the start of an MPEG-TS/PS stream to check that each
+#: comes out with its own packet's time, in order.
+HEAD_PICTURES_PES = 40
+_PES_FORMATS = frozenset({"mpegts", "mpeg", "vob", "mpegtsraw"})
 #: Keyframes tried back from the end to find the last picture.
 SETTLE_TAIL_KEYFRAMES = 3
 
@@ -270,11 +278,15 @@ def settle_ends(
     known = set(facts.pts.tolist())
     # A fresh container: a seek to 0 may land on the first keyframe and skip the
     # pictures an edit list shows before it.
+    # Where packets get their times from PES headers (MPEG-TS/PS), an open GOP can
+    # leave a picture with its neighbour's time: decode the first GOPs there.
+    pes = bool(set(container.format.name.split(",")) & _PES_FORMATS)
+    count = HEAD_PICTURES_PES if pes else 2
     if reopen is not None:
         with closing(reopen()) as fresh:
-            head = [t for t, _ in _decoded_pictures(fresh, fresh.streams[stream.index], stop_after=2)]
+            head = [t for t, _ in _decoded_pictures(fresh, fresh.streams[stream.index], stop_after=count)]
     else:
-        head = [t for t, _ in _decoded_pictures(_rewound(container, None), stream, stop_after=2)]
+        head = [t for t, _ in _decoded_pictures(_rewound(container, None), stream, stop_after=count)]
     if not head:
         return None, "no picture decodes from the start"
     if any(t not in known for t in head) or head != sorted(head):
@@ -310,6 +322,7 @@ def settle_ends(
     settled = StreamFacts(
         time_base=facts.time_base, pts=facts.pts[keep], keyframe=facts.keyframe[keep], end_pts=end,
         dts=None if facts.dts is None else facts.dts[keep],
+        leading=max(0, facts.leading - int(np.count_nonzero(facts.pts < first))),
     )
     return settled, None
 

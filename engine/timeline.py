@@ -138,6 +138,15 @@ def _best_effort(raw: list[tuple[int | None, int | None, int]]) -> list[int | No
     return times
 
 
+def leading_frames(keyframe: np.ndarray, starts_on_keyframe: bool) -> int:
+    """How many frames come before the first keyframe when the stream's first
+    packet is not one (a stream cut mid-GOP): pictures decoded from references the
+    file does not hold."""
+    if starts_on_keyframe or not keyframe.any():
+        return 0
+    return int(np.argmax(keyframe))
+
+
 def frame_step(stream: av.video.stream.VideoStream, time_base: Fraction) -> int:
     """One frame in ticks, from the stream's stated rate (25 fps if none)."""
     rate = stream.average_rate or stream.base_rate or stream.guessed_rate
@@ -162,7 +171,7 @@ def pictures(
     key flags of the packets fed, in order."""
     context = stream.codec_context
     if not context.is_open:
-        context.thread_type = "SLICE"
+        context.thread_type = "AUTO"
     context.skip_frame = "DEFAULT"
     for packet in packets(container, stream, damaged):
         if key_packets is not None and packet.size:
@@ -211,5 +220,6 @@ def picture_timeline(
         keyframe=np.asarray(keys, dtype=bool),
         end_pts=stamps[-1] + max(1, last_duration),
         forward=True,
+        leading=leading_frames(np.asarray(keys, dtype=bool), bool(key_packets) and key_packets[0]),
     )
     return PictureTimeline(facts, times.jumps)

@@ -27,6 +27,9 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
+from engine import ProcessError, snapshot
+from engine.result import Result
+
 #: Side of the square RGB thumbnails pictures are compared at: fine enough to tell
 #: neighbouring frames of moving video apart, coarse enough to average away the
 #: colour-conversion and filter differences between two decoders' RGB.
@@ -227,3 +230,69 @@ def _stated_end(stream: dict) -> int | None:
     if start is None or duration is None:
         return None
     return int(start) + int(duration)
+
+
+#: The five cases every file is tried with (the ones the corpus was first tried with).
+CASES = {
+    "inter": "video/snapshots,f_png,inter_1000",
+    "odd": "video/snapshots,f_png,ss_333,inter_777",
+    "key": "video/snapshots,f_png,m_key",
+    "avg": "video/snapshots,f_png,m_avg,num_7",
+    "crop": "video/snapshots,f_png,w_64,h_64,scaletype_crop,inter_1500",
+}
+#: The result's times are float ms: exact to well within this.
+MS_ROUNDING = Fraction(1, 10**6)
+
+
+def leading_warning(warnings: tuple[str, ...]) -> int:
+    """How many snapshots the engine said show pictures before the first keyframe."""
+    for warning in warnings:
+        found = re.match(r"(\d+) snapshot\(s\) show pictures from before the stream's first keyframe", warning)
+        if found:
+            return int(found.group(1))
+    return 0
+
+
+def _read_rgb(path: str) -> np.ndarray:
+    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+    assert bgr is not None, f"{path}: not a readable image"
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def check_job(path: str, process: str, target: str) -> Result | None:
+    """Run a job and check every image is the picture SPEC §2 names, by the oracle.
+
+    A start at or past D must be refused (None is returned then). D rests on the
+    last picture's duration, which FFmpeg versions report differently (Debian's CLI
+    is older than the engine's libraries): it must agree within one frame, and
+    where they differ the engine's D names the targets. Pictures shown before the
+    first keyframe of a stream cut mid-GOP reference pictures the file lacks, and
+    each decoder conceals them its own way: the engine must say so in a warning,
+    and those are not compared.
+    """
+    fields = dict(token.split("_", 1) for token in process.split(",")[1:])
+    crop = 64 if "scaletype_crop" in process else None
+    try:
+        result = snapshot(path, process, target)
+    except ProcessError as error:
+        timeline_ = timeline(path, 0, crop)
+        start = int(fields.get("ss", 0))
+        assert start >= timeline_.end * 1000, f"refused a start before D ({float(timeline_.end) * 1000:.1f} ms): {error}"
+        return None
+    found_timeline = timeline(path, result.stream, crop)
+    engine_end = Fraction(str(result.duration_ms)) / 1000
+    difference = abs(engine_end - found_timeline.end)
+    assert difference <= found_timeline.frame_step * Fraction(21, 20) + MS_ROUNDING, (
+        f"D {result.duration_ms} ms, the oracle's {float(found_timeline.end) * 1000:.3f} ms")
+    expected = found_timeline.expected(fields, end=None if difference <= MS_ROUNDING else engine_end)
+    shown = [_read_rgb(s.path) for s in result.snapshots]
+    found = [found_timeline.identify(image)[0] for image in shown]
+    assert len(shown) == len(expected), f"wrote pictures {found}, the contract names {expected}"
+    unvouched = leading_warning(result.warnings)
+    first_key = next((i for i, p in enumerate(found_timeline.pictures) if p.keyframe), 0)
+    assert all(e < first_key for e in expected[:unvouched]), (unvouched, expected, first_key)
+    wrong = [(i, want, got) for i, (want, got, image) in enumerate(zip(expected, found, shown))
+             if i >= unvouched and not found_timeline.shows(image, want)]
+    assert not wrong, f"(serial-1, named, shown): {wrong}; D {float(found_timeline.end):.4f} s vs {result.duration_ms} ms"
+    assert [s.serial for s in result.snapshots] == list(range(1, len(expected) + 1))
+    return result
