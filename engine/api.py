@@ -11,9 +11,10 @@ import av
 import numpy as np
 
 from engine.decoder import Decoder, DecodeStats
-from engine.errors import UndecodableError
+from engine.errors import UndecodableError, frees_on_failure
 from engine.parallel import decoder_count, parallel_targets
 from engine.imaging import frame_luma, quarter_turns, render_frame
+from engine.limits import check_stream
 from engine.params import Mode, Request, parse, to_process_string
 from engine.planner import Plan, StreamFacts, Target, decode_runs, plan
 from engine.probe import MediaInfo, open_source, probe
@@ -26,12 +27,14 @@ from kernels import hash_to_hex
 STORAGE_ROOT_ENV = "SNAPSHOTS_STORAGE_ROOT"
 
 
+@frees_on_failure
 def snapshot(
     source: str | os.PathLike[str],
     process: str | Request,
     target: str | os.PathLike[str] | None = None,
     *,
     storage_root: str | os.PathLike[str] | None = None,
+    allow_indirect: bool = False,
 ) -> Result:
     """Write the snapshots that ``process`` asks for from ``source``.
 
@@ -40,17 +43,20 @@ def snapshot(
     or the current directory), else the current directory, named after the source.
     Raises a :class:`~engine.errors.SnapshotError` subclass; nothing is written
     when the processing string, the source or the target is refused.
+    ``allow_indirect``: let the source be a playlist, concat list or image-sequence
+    pattern that opens other files (refused by default, SPEC §6; engine.sources).
     """
     request = parse(process) if isinstance(process, str) else process
     source_name = os.fspath(source)
     warnings = list(request.warnings)
     target_path, root = _resolve_target(request, target, storage_root, source_name, warnings)
-    with closing(open_source(source_name)) as container:
+    with closing(open_source(source_name, allow_indirect=allow_indirect)) as container:
         info = probe(container, position=request.stream)
+        check_stream(container, info.stream_index, request, source_name)  # SPEC §3: before decoding
         names = naming(target_path, request.format, info.video_position, source_stem=_stem(source_name))
         warnings.extend(names.warnings)
         with ImageWriter(request.format, request.quality) as writer:
-            job = _Job(request, info, names, root, container, writer)
+            job = _Job(request, info, names, root, container, writer, allow_indirect=allow_indirect)
             if info.read_failure is not None:
                 job.stats.damaged.add(info.read_failure)
             if info.is_cover:
@@ -121,6 +127,7 @@ class _Job:
     snapshots: list[Snapshot] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     stats: DecodeStats = field(default_factory=DecodeStats)
+    allow_indirect: bool = False
 
     def cover(self) -> None:
         if self.request.mode is not Mode.INTER or self.request.start_ms or self.request.count or self.request.interval_ms:
@@ -192,7 +199,7 @@ class _Job:
         # slice threads are what the hostile-input tests pin down.
         workers = 1 if job_plan.keyframes_only or self.info.looks_damaged else decoder_count(len(job_plan.runs))
         if workers > 1:
-            targets = parallel_targets(lambda: open_source(self.info.path), self.info.stream_index,
+            targets = parallel_targets(lambda: open_source(self.info.path, allow_indirect=self.allow_indirect), self.info.stream_index,
                                        job_plan, facts, self.stats, workers)
         else:
             targets = self._decoder(keyframes_only=job_plan.keyframes_only).targets(job_plan, facts)

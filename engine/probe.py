@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError, UndecodableError
 from engine.planner import StreamFacts
+from engine.sources import open_options, refused_indirect
 
 #: Frame duration assumed for a last frame whose packet carries none and whose
 #: stream gives no rate (seconds).
@@ -51,8 +52,9 @@ class MediaInfo:
         return self.read_failure is not None or (self.facts is not None and self.header_frames > self.facts.frame_count)
 
 
-def open_source(path: str | os.PathLike[str]) -> av.container.InputContainer:
-    """Open a media file for reading, translating every failure to an InputError."""
+def open_source(path: str | os.PathLike[str], *, allow_indirect: bool = False) -> av.container.InputContainer:
+    """Open a media file for reading, translating every failure to an InputError;
+    sources that open other files are refused unless allowed (engine.sources)."""
     name = os.fspath(path)
     if not os.path.exists(name):
         raise SourceNotFoundError(f"source {name!r}: no such file")
@@ -63,9 +65,9 @@ def open_source(path: str | os.PathLike[str]) -> av.container.InputContainer:
     if os.path.getsize(name) == 0:
         raise NotMediaError(f"source {name!r}: the file is empty (0 bytes); expected a media file")
     try:
-        return av.open(name, mode="r")
+        return av.open(name, mode="r", options=open_options(allow_indirect=allow_indirect))
     except av.error.FFmpegError as ex:
-        raise NotMediaError(f"source {name!r}: not a media file FFmpeg can read ({ex.strerror or ex})") from ex
+        raise refused_indirect(name, ex, allow_indirect=allow_indirect) or NotMediaError(f"source {name!r}: not a media file FFmpeg can read ({ex.strerror or ex})") from ex
     except OSError as ex:
         raise NotMediaError(f"source {name!r}: cannot be read ({ex.strerror or ex})") from ex
 
