@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import deque
@@ -62,6 +63,7 @@ class LocalRunner:
         if "forkserver" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["engine.batch.worker"])
+            _start_forkserver_shielded()
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=init_local_worker, initargs=(os.getpid(),))
 
     def run(self, jobs: Iterable[tuple[str, Job]], stop: threading.Event) -> Iterator[tuple[str, Outcome]]:
@@ -136,6 +138,29 @@ class LocalRunner:
                 process.kill()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
+
+
+def _start_forkserver_shielded() -> None:
+    """Start the forkserver with SIGTERM ignored (a disposition it keeps across exec).
+
+    The pool learns that a worker ended through the forkserver's pipes; a SIGTERM
+    to the process group (systemd, ``timeout``) that ended the forkserver would make
+    every worker look dead and the pool broken, and the batch would give up on items
+    its workers were still finishing or cleanly abandoning. The forkserver ends by
+    itself when the batch process does; workers set their own SIGTERM handler
+    (init_local_worker). Dispositions can only be changed from the main thread;
+    elsewhere (run_batch called from a thread) the forkserver starts as it is.
+    """
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class DaskRunner:

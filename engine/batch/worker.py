@@ -80,7 +80,7 @@ def init_local_worker(parent_pid: int) -> None:
     worker once the batch process is gone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _terminate_item)
+    signal.signal(signal.SIGTERM, _terminate_item)  # the forkserver ignores it (runners.py)
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="batch-parent-watch", daemon=True).start()
 
 

@@ -58,6 +58,8 @@ class Service:
             self.lock.release()
             raise
         self.redactor = Redactor(media_root=config.media_root, storage_root=config.storage_root)
+        self.store_problem: str | None = None
+        """The last failed submission's database error; None once one succeeds."""
         self.notifier = Notifier(self.store, config.topics, config.notify)
         self.pool = WorkerPool(self.store, config.workers, str(config.storage_root), self._ended,
                                redactor=self.redactor, allow_indirect=config.allow_indirect_sources)
@@ -97,7 +99,13 @@ class Service:
             id=f"snapshots-{uuid.uuid4().hex}", request_id=uuid.uuid4().hex.upper(), event_id=uuid.uuid4().hex.upper(),
             client=client, source=submitted.source, path=path, process=submitted.process, topic=request.notify_topic,
         )
-        if not self.store.admit(task, self.config.queue_size):
+        try:
+            admitted = self.store.admit(task, self.config.queue_size)
+        except StoreError as problem:
+            self.store_problem = str(problem)  # /healthz says so until a write succeeds again
+            raise
+        self.store_problem = None
+        if not admitted:
             waiting = self.config.queue_size
             retry = math.ceil(self.pool.mean_job_seconds() * (waiting + 1) / self.pool.size)
             raise QueueFullError(f"queue full: {waiting} task(s) waiting; retry later", max(1, min(retry, 3600)))
@@ -128,7 +136,7 @@ class Service:
     def health(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body): 503 "degraded" while the task database fails, with
         the running count of the workers themselves then."""
-        problem = self.pool.store_problem
+        problem = self.pool.store_problem or self.store_problem
         try:
             counts = self.store.counts()
             # A task whose end the database refused is failed, not running.
