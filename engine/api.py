@@ -11,12 +11,13 @@ import av
 import numpy as np
 
 from engine.decoder import Decoder, DecodeStats
-from engine.errors import UndecodableError
+from engine.errors import UndecodableError, frees_on_failure
 from engine.parallel import decoder_count, parallel_targets
 from engine.imaging import frame_luma, quarter_turns, render_frame
+from engine.limits import check_stream
 from engine.params import Mode, Request, parse, to_process_string
 from engine.planner import Plan, StreamFacts, Target, decode_runs, plan
-from engine.probe import MediaInfo, open_source, probe
+from engine.probe import MediaInfo, choose_stream, open_source, probe
 from engine.result import Result, Snapshot
 from engine.select import Scorer, is_event, select_events
 from engine.writer import ImageWriter, Naming, confine, inside, naming, saveas_target
@@ -26,12 +27,14 @@ from kernels import hash_to_hex
 STORAGE_ROOT_ENV = "SNAPSHOTS_STORAGE_ROOT"
 
 
+@frees_on_failure
 def snapshot(
     source: str | os.PathLike[str],
     process: str | Request,
     target: str | os.PathLike[str] | None = None,
     *,
     storage_root: str | os.PathLike[str] | None = None,
+    allow_indirect: bool = False,
 ) -> Result:
     """Write the snapshots that ``process`` asks for from ``source``.
 
@@ -40,18 +43,23 @@ def snapshot(
     or the current directory), else the current directory, named after the source.
     Raises a :class:`~engine.errors.SnapshotError` subclass; nothing is written
     when the processing string, the source or the target is refused.
+    ``allow_indirect``: let the source be a playlist, concat list or image-sequence
+    pattern that opens other files (refused by default, SPEC §6; engine.sources).
     """
     request = parse(process) if isinstance(process, str) else process
     source_name = os.fspath(source)
     warnings = list(request.warnings)
     target_path, root = _resolve_target(request, target, storage_root, source_name, warnings)
-    with closing(open_source(source_name)) as container:
-        info = probe(container, position=request.stream, reopen=lambda: open_source(source_name))
+    with closing(open_source(source_name, allow_indirect=allow_indirect)) as container:
+        _, stream = choose_stream(container, request.stream, source_name)
+        check_stream(container, stream.index, request, source_name)  # SPEC §3: before any decoding
+        info = probe(container, position=request.stream,
+                     reopen=lambda: open_source(source_name, allow_indirect=allow_indirect))
         names = naming(target_path, request.format, info.video_position, source_stem=_stem(source_name))
         warnings.extend(names.warnings)
         warnings.extend(info.warnings)
         with ImageWriter(request.format, request.quality) as writer:
-            job = _Job(request, info, names, root, container, writer)
+            job = _Job(request, info, names, root, container, writer, allow_indirect=allow_indirect)
             job.stats.damaged |= info.damaged
             if info.is_cover:
                 job.cover()
@@ -121,6 +129,7 @@ class _Job:
     snapshots: list[Snapshot] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     stats: DecodeStats = field(default_factory=DecodeStats)
+    allow_indirect: bool = False
 
     def cover(self) -> None:
         if self.request.mode is not Mode.INTER or self.request.start_ms or self.request.count or self.request.interval_ms:
@@ -190,7 +199,7 @@ class _Job:
             keyframes_only=keyframes_only,
             careful=self.info.looks_damaged,
             stats=self.stats,
-            reopen=lambda: open_source(self.info.path),
+            reopen=lambda: open_source(self.info.path, allow_indirect=self.allow_indirect),
         )
 
     def _decode(self, job_plan: Plan, facts: StreamFacts) -> Iterator[tuple[Target, av.VideoFrame]]:
@@ -200,7 +209,7 @@ class _Job:
         single = job_plan.keyframes_only or self.info.looks_damaged or facts.forward
         workers = 1 if single else decoder_count(len(job_plan.runs))
         if workers > 1:
-            targets = parallel_targets(lambda: open_source(self.info.path), self.info.stream_index,
+            targets = parallel_targets(lambda: open_source(self.info.path, allow_indirect=self.allow_indirect), self.info.stream_index,
                                        job_plan, facts, self.stats, workers)
         else:
             targets = self._decoder(keyframes_only=job_plan.keyframes_only).targets(job_plan, facts)

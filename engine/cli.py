@@ -14,8 +14,9 @@ import sys
 from collections.abc import Sequence
 
 from engine.api import snapshot
-from engine.errors import SnapshotError, exit_code_for
+from engine.errors import SnapshotError, exit_code_for, one_line
 from engine.heap import pin_mmap_threshold
+from engine.interrupts import Terminated, exit_status, sigterm_raises
 
 PROG = "snapshots"
 #: Subcommands: name -> module with a ``main(argv) -> int``; imported only when used,
@@ -34,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--target", help="output prefix ('out/clip' → out/clip_0_1.jpg …), name with {index}/{autoext}/%%d, or one file")
     parser.add_argument("--storage-root", help="folder holding the buckets of sys/saveas (default: $SNAPSHOTS_STORAGE_ROOT or the current folder)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.add_argument("--allow-indirect-sources", action="store_true",
+                        help="let the source be a playlist (HLS, DASH), concat list or image-sequence pattern "
+                             "that makes FFmpeg open other files (refused by default)")
     return parser
 
 
@@ -45,11 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return module.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        result = snapshot(args.source, args.process, args.target, storage_root=args.storage_root)
+        with sigterm_raises():
+            result = snapshot(args.source, args.process, args.target, storage_root=args.storage_root,
+                              allow_indirect=args.allow_indirect_sources)
     except SnapshotError as error:
         return _fail(str(error), exit_code_for(error))
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+    except KeyboardInterrupt as interrupt:
+        what = "terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "interrupted"
+        return _fail(f"{what}; the images this job had written were removed", exit_status(interrupt))
     except Exception as error:  # a bug: still one line, and a distinct code
         return _fail(f"internal error: {type(error).__name__}: {error}", exit_code_for(error))
     for warning in result.warnings:
@@ -63,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # One line, however long or multi-line what the message quotes.
+    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
     return code
 
 

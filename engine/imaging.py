@@ -13,6 +13,7 @@ import av
 import numpy as np
 
 import kernels
+from engine.limits import check_image
 from engine.params import Request
 
 #: Pixel formats whose first plane is 8-bit luma, usable without conversion.
@@ -55,6 +56,8 @@ def render_frame(frame: av.VideoFrame, turns: int, request: Request) -> np.ndarr
     """
     width, height = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
     box_w, box_h = output_size(width, height, request)
+    # Checked before decoding too; here for streams whose frame size changes midway.
+    check_image(width, height, request)
     if (box_w, box_h) == (width, height):
         return frame_rgb(frame, turns)
     scaletype = request.scaletype.value

@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError, UndecodableError
 from engine.planner import StreamFacts
+from engine.sources import open_options, refused_indirect
 from engine.timeline import frame_step, leading_frames, packets, picture_timeline
 
 
@@ -64,8 +65,9 @@ class MediaInfo:
         return self.read_failure is not None or self.looks_truncated
 
 
-def open_source(path: str | os.PathLike[str]) -> av.container.InputContainer:
-    """Open a media file for reading, translating every failure to an InputError."""
+def open_source(path: str | os.PathLike[str], *, allow_indirect: bool = False) -> av.container.InputContainer:
+    """Open a media file for reading, translating every failure to an InputError;
+    sources that open other files are refused unless allowed (engine.sources)."""
     name = os.fspath(path)
     if not os.path.exists(name):
         raise SourceNotFoundError(f"source {name!r}: no such file")
@@ -77,9 +79,9 @@ def open_source(path: str | os.PathLike[str]) -> av.container.InputContainer:
         raise NotMediaError(f"source {name!r}: the file is empty (0 bytes); expected a media file")
     try:
         # Metadata in any text encoding (a Mac Roman handler name) never fails a job.
-        return av.open(name, mode="r", metadata_errors="replace")
+        return av.open(name, mode="r", options=open_options(allow_indirect=allow_indirect), metadata_errors="replace")
     except av.error.FFmpegError as ex:
-        raise NotMediaError(f"source {name!r}: not a media file FFmpeg can read ({ex.strerror or ex})") from ex
+        raise refused_indirect(name, ex, allow_indirect=allow_indirect) or NotMediaError(f"source {name!r}: not a media file FFmpeg can read ({ex.strerror or ex})") from ex
     except OSError as ex:
         raise NotMediaError(f"source {name!r}: cannot be read ({ex.strerror or ex})") from ex
 

@@ -48,6 +48,12 @@ class Result:
     duration_ms: float | None = None
     """D: end of the last frame, from the stream's own timestamps (None for a cover)."""
 
+    def __post_init__(self) -> None:
+        # Milliseconds to the microsecond, like every snapshot time: a float sum such
+        # as 2300.0000000000005 is arithmetic noise, not information.
+        if self.duration_ms is not None:
+            object.__setattr__(self, "duration_ms", round(float(self.duration_ms), 3))
+
     @property
     def paths(self) -> list[str]:
         return [s.path for s in self.snapshots]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,11 +16,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engine.errors import TargetError
+from engine.errors import TargetError, shown
 from engine.params import ImageFormat, SaveAs
 
 IMAGE_SUFFIXES = {".jpg": ImageFormat.JPG, ".jpeg": ImageFormat.JPG, ".png": ImageFormat.PNG, ".webp": ImageFormat.WEBP}
 _VARIABLE = re.compile(r"\{index\}|\{autoext\}|%d")
+#: Longest target path (bytes): Linux's PATH_MAX; a longer one cannot be opened.
+PATH_MAX = 4096
 #: Images being encoded or waiting to be, at most: bounds memory on long jobs.
 MAX_PENDING_WRITES = 4
 
@@ -48,9 +50,11 @@ class Naming:
 def naming(target: str, image_format: ImageFormat, stream_position: int, *, source_stem: str = "snapshot") -> Naming:
     """Interpret a target: a directory, a prefix, a name with variables, or one file."""
     if "\x00" in target:
-        raise TargetError(f"target {target!r}: contains a NUL byte; valid: a path without NUL")
+        raise TargetError(f"target {shown(target)}: contains a NUL byte; valid: a path without NUL")
     if not target:
         raise TargetError("target: empty; valid: a path prefix such as 'out/clip'")
+    if len(os.fsencode(target)) > PATH_MAX:
+        raise TargetError(f"target {shown(target)}: longer than {PATH_MAX} bytes; valid: a path the filesystem accepts")
     if target.endswith(("/", os.sep)) or os.path.isdir(target):
         target = os.path.join(target, source_stem)
     warnings: list[str] = []
@@ -58,7 +62,7 @@ def naming(target: str, image_format: ImageFormat, stream_position: int, *, sour
     suffix_format = IMAGE_SUFFIXES.get(suffix)
     if suffix_format is not None and suffix_format is not image_format:
         warnings.append(
-            f"target {target!r}: suffix {suffix!r} disagrees with f_{image_format.value}; "
+            f"target {shown(target)}: suffix {suffix!r} disagrees with f_{image_format.value}; "
             f"the name is kept and the image is {image_format.value.upper()}"
         )
     keeps_last_only = suffix_format is not None and not _VARIABLE.search(target)
@@ -69,13 +73,13 @@ def saveas_target(saveas: SaveAs, storage_root: str) -> str:
     """The target path of ``sys/saveas``: ``<root>/<bucket>/<object>``, refusing escapes."""
     bucket = saveas.bucket
     if bucket in (".", "..") or "/" in bucket or "\\" in bucket or "\x00" in bucket:
-        raise TargetError(f"b: bucket {bucket!r} is not a plain folder name; valid: one path component")
+        raise TargetError(f"b: bucket {shown(bucket)} is not a plain folder name; valid: one path component")
     bucket_dir = os.path.join(storage_root, bucket)
-    path = inside(bucket_dir, saveas.object, "o: object", f"bucket {bucket!r}")
+    path = inside(bucket_dir, saveas.object, "o: object", f"bucket {shown(bucket)}")
     if not os.path.isdir(bucket_dir):
         raise TargetError(
-            f"b: bucket {bucket!r} does not exist under storage root {storage_root!r}; "
-            f"valid: an existing folder of the storage root (create {bucket_dir!r})"
+            f"b: bucket {shown(bucket)} does not exist under storage root {storage_root!r}; "
+            f"valid: an existing folder of the storage root (create {shown(bucket_dir)})"
         )
     return path
 
@@ -85,11 +89,11 @@ def inside(root: str, relative: str, what: str, root_name: str | None = None) ->
     '..' or holds a NUL (symlinks are checked at write time by :func:`confine`)."""
     where = root_name or repr(root)
     if "\x00" in relative:
-        raise TargetError(f"{what} {relative!r} contains a NUL byte; valid: a relative path without NUL")
+        raise TargetError(f"{what} {shown(relative)} contains a NUL byte; valid: a relative path without NUL")
     if os.path.isabs(relative) or relative.startswith(("/", "\\")):
-        raise TargetError(f"{what} {relative!r} is an absolute path; valid: a path relative to {where}")
+        raise TargetError(f"{what} {shown(relative)} is an absolute path; valid: a path relative to {where}")
     if ".." in re.split(r"[\\/]", relative):
-        raise TargetError(f"{what} {relative!r} climbs out with '..'; valid: a path inside {where}")
+        raise TargetError(f"{what} {shown(relative)} climbs out with '..'; valid: a path inside {where}")
     return os.path.join(root, relative)
 
 
@@ -101,7 +105,7 @@ def confine(path: str, root: str) -> None:
     if os.path.islink(path):
         real = os.path.realpath(path)
     if os.path.commonpath([real_root, real]) != real_root:
-        raise TargetError(f"target {path!r}: resolves to {real!r}, outside {root!r}; valid: a path inside it")
+        raise TargetError(f"target {shown(path)}: resolves to {shown(real)}, outside {root!r}; valid: a path inside it")
 
 
 # --- encoders ------------------------------------------------------------------
@@ -136,15 +140,47 @@ ENCODERS: dict[ImageFormat, Callable[[np.ndarray, int], bytes]] = {
 }
 
 
+#: Longest file name (bytes) when the filesystem does not say (POSIX NAME_MAX).
+NAME_MAX = 255
+#: Bytes a temporary name adds to the image's own name: "." + "." + 8 + ".part".
+_TEMPORARY_EXTRA = 15
+
+
+def temporary_name(path: str) -> str:
+    """A hidden name in the image's folder for writing it: ``.<name>.<random>.part``,
+    with ``<name>`` shortened (at a character boundary) when the whole would pass
+    the filesystem's name limit, so any name the filesystem accepts can be written."""
+    directory, base = os.path.split(path)
+    try:
+        limit = os.pathconf(directory or ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = NAME_MAX
+    encoded = os.fsencode(base)
+    room = max(1, min(limit, NAME_MAX) - _TEMPORARY_EXTRA)
+    if len(encoded) > room:
+        base = os.fsdecode(encoded[:room].decode("utf-8", "ignore").encode("utf-8")) or "image"
+    return os.path.join(directory, f".{base}.{secrets.token_hex(4)}.part")
+
+
 def write_atomic(path: str, data: bytes) -> None:
     """Write to a temporary name in the same folder, then rename into place: a
-    reader never sees a half-written image, whatever happens to this process."""
+    reader never sees a half-written image, whatever happens to this process.
+
+    The file is created with mode 0666 and the process's umask applies, as for any
+    program's files (SPEC §4; ``mkstemp`` would make it 0600 whatever the umask).
+    """
     directory = os.path.dirname(path) or "."
     try:
         os.makedirs(directory, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
+        while True:
+            temporary = temporary_name(path)
+            try:
+                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+                break
+            except FileExistsError:
+                continue  # 32 random bits met another temporary: draw again
     except OSError as ex:
-        raise TargetError(f"target {path!r}: cannot create it ({ex.strerror or ex})") from ex
+        raise TargetError(f"target {shown(path)}: cannot create it ({ex.strerror or ex})") from ex
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -157,13 +193,18 @@ def write_atomic(path: str, data: bytes) -> None:
         except OSError:
             pass
         if isinstance(ex, OSError):
-            raise TargetError(f"target {path!r}: cannot write it ({ex.strerror or ex})") from ex
+            raise TargetError(f"target {shown(path)}: cannot write it ({ex.strerror or ex})") from ex
         raise
 
 
 class ImageWriter:
     """Encodes and writes images in a small thread pool (OpenCV releases the GIL),
-    with at most MAX_PENDING_WRITES images in flight."""
+    with at most MAX_PENDING_WRITES images in flight.
+
+    A job's output is all or nothing (SPEC §4): the writer remembers every image it
+    has put in place, and when the job fails (an error, an interrupt, a write that
+    fails) it waits for the writes in flight and removes them all.
+    """
 
     def __init__(self, image_format: ImageFormat, quality: int, *, workers: int = 2) -> None:
         self._encode = ENCODERS[image_format]
@@ -171,27 +212,62 @@ class ImageWriter:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snapshot-writer")
         self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
         self._futures: list[Future[None]] = []
+        self._placed: list[str] = []
+        self._placed_lock = threading.Lock()
 
     def submit(self, path: str, rgb: np.ndarray) -> None:
+        """Queue one image; raises at once the first failure of an earlier write, so a
+        job on a full disk stops instead of decoding on."""
+        for future in self._futures:
+            if future.done() and future.exception() is not None:
+                future.result()
         self._slots.acquire()
         try:
             future = self._pool.submit(self._write, path, rgb)
         except BaseException:
             self._slots.release()
             raise
-        future.add_done_callback(lambda _: self._slots.release())
+        slots = self._slots  # not self: a callback holding the writer would be a cycle
+        future.add_done_callback(lambda _: slots.release())
         self._futures.append(future)
 
     def _write(self, path: str, rgb: np.ndarray) -> None:
         write_atomic(path, self._encode(rgb, self._quality))
+        with self._placed_lock:
+            self._placed.append(path)
+
+    @property
+    def placed(self) -> list[str]:
+        """The paths written so far (in completion order)."""
+        with self._placed_lock:
+            return list(self._placed)
 
     def close(self) -> None:
-        """Wait for every write; raise the first failure."""
+        """Wait for every write; on the first failure remove every image and raise it."""
         try:
             for future in self._futures:
                 future.result()
+        except BaseException:
+            self._abandon()
+            raise
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._futures.clear()
+
+    def _abandon(self) -> None:
+        """Let the writes in flight end (they cannot be stopped midway), then remove
+        every image this writer put in place."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._futures.clear()
+        with self._placed_lock:
+            placed, self._placed = self._placed, []
+        for path in placed:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                pass  # a folder made read-only meanwhile: nothing more can be done
 
     def __enter__(self) -> ImageWriter:
         return self
@@ -200,4 +276,4 @@ class ImageWriter:
         if exc[0] is None:
             self.close()
         else:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._abandon()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from oracle import SAMPLE_DIR
@@ -19,11 +22,15 @@ def sample():
     return path
 
 
+# Child processes (`snapshots …`, servers, batch workers) run this checkout's code,
+# not whatever checkout the console script was installed from (a worktree shares
+# the main checkout's virtual environment).
+_ROOT = str(Path(__file__).resolve().parent.parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+
 # Hypothesis: CI runs (CI=true) are reproducible: the same examples every run, no
 # per-example deadline (shared 2-core runners stall), a bounded example count (the
 # default; tests that need fewer or more say so with @settings).
-import os  # noqa: E402
-
 from hypothesis import settings  # noqa: E402
 
 settings.register_profile("ci", derandomize=True, max_examples=100, deadline=None, print_blob=True)

@@ -2,8 +2,9 @@
 [--storage-root DIR] [--retry-failed] [--[no-]progress]``.
 
 Exit: 0 every item ok; 1 some item failed or has no result (see the results
-file); 2 bad arguments, unreadable manifest, results file in use or unwritable,
-scheduler unreachable; 130 interrupted (SIGINT/SIGTERM; re-run to resume).
+file); 2 bad arguments, unreadable manifest, results file in use, unwritable, not
+a results file or an input of the batch, scheduler unreachable; 130 interrupted by
+SIGINT, 143 by SIGTERM (re-run to resume).
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 2
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
     stop = threading.Event()
+    received: list[int] = []  # the signals that arrived, in order
     try:
-        with _graceful(stop):
+        with _graceful(stop, received):
             summary = run_batch(
                 args.manifest, results=args.results, workers=args.workers, scheduler=args.scheduler,
                 storage_root=args.storage_root, retry_failed=args.retry_failed, progress=progress, stop=stop,
@@ -64,35 +66,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PREFIX}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{PREFIX}: stopped; re-run the same command to resume", file=sys.stderr)
-        return 130
-    print(f"{PREFIX}: {_describe(summary)}", file=sys.stderr)
-    return summary.exit_code
+        print(f"{PREFIX}: stopped at once: running items were abandoned (workers told to remove what they "
+              "wrote) and not recorded; items finished before are in the results file; re-run the same "
+              "command to resume", file=sys.stderr)
+        return _signal_exit(received)
+    print(f"{PREFIX}: {_describe(summary, received)}", file=sys.stderr)
+    return _signal_exit(received) if summary.interrupted else summary.exit_code
 
 
-def _describe(s: BatchSummary) -> str:
+def _signal_exit(received: list[int]) -> int:
+    """128 + the first signal's number, as a shell reports a process it ended."""
+    return 128 + (received[0] if received else signal.SIGINT)
+
+
+def _describe(s: BatchSummary, received: list[int]) -> str:
     parts = [f"{s.items} items: {s.ok} ok, {s.failed} failed"]
     if s.missing:
-        parts.append(f"{s.missing} not run")
+        parts.append(f"{s.missing} without a result")
     parts.append(f"ran {s.ran}, skipped {s.skipped} already done")
     if s.duplicates:
         parts.append(f"{s.duplicates} repeated lines ignored")
     text = "; ".join(parts) + f"; {s.elapsed_s:.1f} s; results: {s.results}"
     if s.interrupted:
-        text = "interrupted; re-run to resume. " + text
+        name = signal.Signals(received[0]).name if received else "interrupt"
+        what = f"stopped by {name}: no item started after it; {s.ran} item(s) recorded by this run"
+        if s.abandoned:
+            what += f", {s.abandoned} running item(s) abandoned (their images removed)"
+        text = f"{what}; re-run to resume. " + text
     return text
 
 
 @contextmanager
-def _graceful(stop: threading.Event) -> Iterator[None]:
-    """First SIGINT/SIGTERM: set ``stop`` (finish running items, record, exit 130).
-    A second one: KeyboardInterrupt, which kills the workers at once."""
+def _graceful(stop: threading.Event, received: list[int]) -> Iterator[None]:
+    """First SIGINT/SIGTERM: set ``stop``: no item starts any more; the running ones
+    finish and are recorded (or, when the signal reached the workers too, as a
+    SIGTERM to the process group does, are abandoned cleanly); exit 128 + signal.
+    A second one: KeyboardInterrupt, which tells the workers to abandon their items."""
 
     def handler(signum: int, frame: object) -> None:
+        received.append(signum)
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        print(f"\n{PREFIX}: stopping after the running items (interrupt again to stop now)", file=sys.stderr, flush=True)
+        print(f"\n{PREFIX}: {signal.Signals(signum).name}: no new item starts; the running items finish and are "
+              "recorded, unless the signal reached them too (then they are abandoned, their images removed); "
+              "interrupt again to abandon them now", file=sys.stderr, flush=True)
 
     if threading.current_thread() is not threading.main_thread():
         yield  # signals can only be handled in the main thread

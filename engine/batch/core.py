@@ -18,7 +18,7 @@ from engine.batch.progress import Progress
 from engine.batch.results import Record, ResultsFile, ResultsFileError
 from engine.batch.runners import DaskRunner, LocalRunner, Runner, SchedulerError
 from engine.batch.worker import Outcome, error_outcome
-from engine.errors import exit_code_for
+from engine.errors import clipped, exit_code_for
 
 RESULTS_SUFFIX = ".results.jsonl"
 #: The batch could not start (exit 2): bad manifest file, results file, scheduler.
@@ -44,6 +44,9 @@ class BatchSummary:
     """Items still without a result (interrupted, or the runner stopped)."""
     interrupted: bool
     elapsed_s: float
+    abandoned: int = 0
+    """Items that were running when SIGTERM reached their workers: stopped, their
+    images removed, not recorded (a resumed batch runs them)."""
 
     @property
     def exit_code(self) -> int:
@@ -85,7 +88,9 @@ def run_batch(
     for entry in entries:
         unique.setdefault(entry.key, entry)
     ran = 0
-    with ResultsFile(results_path) as log:
+    abandoned = 0
+    inputs = [os.fspath(manifest), *(e.job.source for e in unique.values() if e.job is not None)]
+    with ResultsFile(results_path, inputs=inputs) as log:
         if retry_failed:
             log.forget(key for key, ok in log.done.items() if not ok and key in unique)
         todo = [e for e in unique.values() if e.key not in log.done]
@@ -95,8 +100,14 @@ def run_batch(
             bar.say(f"resuming: {skipped} of {len(unique)} items already have a result in {results_path}; skipping them")
 
         def record(entry: Entry, outcome: Outcome) -> None:
-            nonlocal ran
-            line: Record = {"line": entry.line, "key": entry.key, "source": entry.source, "target": entry.target, **outcome}
+            nonlocal ran, abandoned
+            if outcome.get("abandoned"):  # nothing of it remains: left for the resume
+                abandoned += 1
+                bar.say(f"line {entry.line}: abandoned on SIGTERM (its images were removed); it runs again on resume")
+                return
+            # As written, but a 5 MB field is not copied whole into every record.
+            line: Record = {"line": entry.line, "key": entry.key, "source": clipped(entry.source),
+                            "target": clipped(entry.target), **outcome}
             log.append(line)
             ran += 1
             bar.advance(bool(outcome["ok"]))
@@ -137,6 +148,7 @@ def run_batch(
         missing=len(unique) - len(done),
         interrupted=stop.is_set(),
         elapsed_s=time.monotonic() - started,
+        abandoned=abandoned,
     )
 
 

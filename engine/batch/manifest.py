@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import ProcessError
+from engine.errors import ProcessError, shown
 from engine.params import parse
 
 FIELDS = ("source", "process", "target")
@@ -91,6 +91,8 @@ def read_manifest(path: str | os.PathLike[str], *, storage_root: str | None = No
     base = manifest.resolve().parent
     root = os.path.abspath(storage_root) if storage_root is not None else None
     entries = []
+    # A UTF-8 byte order mark (editors on Windows add one) belongs to no line.
+    data = data.removeprefix(b"\xef\xbb\xbf")
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if raw.strip():
             entries.append(parse_line(number, raw, base, root))
@@ -98,11 +100,19 @@ def read_manifest(path: str | os.PathLike[str], *, storage_root: str | None = No
 
 
 def parse_line(number: int, raw: bytes, base: Path, storage_root: str | None = None) -> Entry:
-    """One manifest line as an Entry; never raises for bad content."""
+    """One manifest line as an Entry; never raises, whatever the bytes: a line that is
+    not an item is that line's ManifestLineError and nothing more."""
     try:
-        fields = _fields(raw)
+        return _entry(number, raw, base, storage_root)
     except ManifestLineError as error:
         return Entry(number, _malformed_key(number, raw), None, None, error=error)
+    except Exception as error:  # e.g. RecursionError on [[[[…: still only this line's error
+        failure = ManifestLineError(f"line: cannot be read ({type(error).__name__}: {shown(str(error))})")
+        return Entry(number, _malformed_key(number, raw), None, None, error=failure)
+
+
+def _entry(number: int, raw: bytes, base: Path, storage_root: str | None) -> Entry:
+    fields = _fields(raw)
     source, process, target = fields["source"], fields["process"], fields.get("target")
     key = item_key(source, process, target)
     if target is None and not _has_saveas(process):
@@ -128,14 +138,23 @@ def _fields(raw: bytes) -> dict[str, str]:
         raise ManifestLineError(f"line: a JSON {type(value).__name__}; valid: an object with keys {', '.join(FIELDS)}")
     unknown = sorted(set(value) - set(FIELDS))
     if unknown:
-        raise ManifestLineError(f"line: unknown key(s) {', '.join(map(repr, unknown))}; valid: {', '.join(FIELDS)}")
+        raise ManifestLineError(f"line: unknown key(s) {', '.join(map(shown, unknown))}; valid: {', '.join(FIELDS)}")
     for name in FIELDS:
         if name not in value or (name == "target" and value[name] is None):
             if name in REQUIRED:
                 raise ManifestLineError(f"{name}: missing; valid: a non-empty string")
             continue
         if not isinstance(value[name], str) or not value[name]:
-            raise ManifestLineError(f"{name}: {value[name]!r} is not valid; valid: a non-empty string")
+            raise ManifestLineError(f"{name}: {shown(value[name])} is not valid; valid: a non-empty string")
+        try:
+            value[name].encode("utf-8")
+        except UnicodeEncodeError as error:  # "\udcff": a lone surrogate escape names no file
+            raise ManifestLineError(
+                f"{name}: {shown(value[name])} is not valid Unicode text (a lone surrogate "
+                f"{value[name][error.start]!r}); valid: a string of Unicode characters"
+            ) from None
+        if "\x00" in value[name]:
+            raise ManifestLineError(f"{name}: {shown(value[name])} contains a NUL character; valid: a path or string without NUL")
     return value
 
 

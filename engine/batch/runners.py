@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -24,6 +26,8 @@ from engine.batch.worker import Outcome, error_outcome, init_local_worker, run_i
 ItemFn = Callable[[Job], Outcome]
 #: How often a waiting runner looks at the stop event (seconds).
 POLL_S = 0.2
+#: Seconds workers get to abandon their items on a second interrupt before SIGKILL.
+KILL_GRACE_S = 10.0
 
 
 class SchedulerError(Exception):
@@ -59,6 +63,7 @@ class LocalRunner:
         if "forkserver" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["engine.batch.worker"])
+            _start_forkserver_shielded()
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=init_local_worker, initargs=(os.getpid(),))
 
     def run(self, jobs: Iterable[tuple[str, Job]], stop: threading.Event) -> Iterator[tuple[str, Outcome]]:
@@ -67,9 +72,10 @@ class LocalRunner:
         # the one that kills its worker cannot take innocent neighbours with it.
         suspects: dict[str, int] = {}
         running: dict[Future[Outcome], tuple[str, Job]] = {}
-        # Two per worker: each worker has its next item ready when it finishes one,
-        # and few enough are queued that a stop cancels almost everything at once.
-        window = 2 * self.workers
+        # One per worker and no more: an item handed to the pool cannot be taken
+        # back (the executor moves it to its call queue at once), so anything beyond
+        # the running items would still start after a stop.
+        window = self.workers
         if self._pool is None:
             self._pool = self._new_pool()
         while queue or running:
@@ -114,15 +120,47 @@ class LocalRunner:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def kill(self) -> None:
-        """Stop now (a second interrupt): end the worker processes mid-item. The
-        engine writes through temporaries, so no half image is left under a real name."""
+    def kill(self, grace_s: float | None = None) -> None:
+        """Stop now (a second interrupt): SIGTERM makes each worker abandon its item
+        cleanly (the engine removes what the item wrote); a worker still alive after
+        ``grace_s`` is killed (then only complete images or hidden ``.part`` files
+        can remain)."""
         if self._pool is None:
             return
-        for process in list(getattr(self._pool, "_processes", {}).values()):
-            process.kill()
+        processes = list(getattr(self._pool, "_processes", {}).values())
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        deadline = time.monotonic() + (KILL_GRACE_S if grace_s is None else grace_s)
+        for process in processes:
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
+
+
+def _start_forkserver_shielded() -> None:
+    """Start the forkserver with SIGTERM ignored (a disposition it keeps across exec).
+
+    The pool learns that a worker ended through the forkserver's pipes; a SIGTERM
+    to the process group (systemd, ``timeout``) that ended the forkserver would make
+    every worker look dead and the pool broken, and the batch would give up on items
+    its workers were still finishing or cleanly abandoning. The forkserver ends by
+    itself when the batch process does; workers set their own SIGTERM handler
+    (init_local_worker). Dispositions can only be changed from the main thread;
+    elsewhere (run_batch called from a thread) the forkserver starts as it is.
+    """
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class DaskRunner:

@@ -17,17 +17,19 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from engine.errors import ProcessError, SnapshotError, SourceNotFoundError
+from engine.errors import ProcessError, SnapshotError, SourceNotFoundError, one_line, shown
 from engine.params import parse
 from engine.service.auth import Authenticator
 from engine.service.config import ServiceConfig
 from engine.service.errors import (
-    AuthError, BadRequestError, QueueFullError, ServiceError, SourceRefusedError, TaskNotFoundError, error_body, status_for,
+    AuthError, BadRequestError, QueueFullError, ServiceError, SourceRefusedError, StoreError, TaskNotFoundError,
+    error_body, status_for,
 )
 from engine.service.metrics import prometheus_text
 from engine.service.models import ErrorBody, Health, TaskAccepted, TaskIn, TaskView
 from engine.service.notify import Notifier
-from engine.service.store import Task, TaskStore
+from engine.service.redact import Redactor
+from engine.service.store import FAILED, DatabaseLock, Task, TaskStore
 from engine.service.workers import WorkerPool
 from engine.writer import saveas_target
 
@@ -47,9 +49,20 @@ class Service:
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
         self.auth = Authenticator(config.clients)
-        self.store = TaskStore(config.database)
+        # Held until the process ends: a second service on this database is refused
+        # before it can re-queue (and so run twice) this one's running tasks.
+        self.lock = DatabaseLock(config.database)
+        try:
+            self.store = TaskStore(config.database)
+        except BaseException:
+            self.lock.release()
+            raise
+        self.redactor = Redactor(media_root=config.media_root, storage_root=config.storage_root)
+        self.store_problem: str | None = None
+        """The last failed submission's database error; None once one succeeds."""
         self.notifier = Notifier(self.store, config.topics, config.notify)
-        self.pool = WorkerPool(self.store, config.workers, str(config.storage_root), self._ended)
+        self.pool = WorkerPool(self.store, config.workers, str(config.storage_root), self._ended,
+                               redactor=self.redactor, allow_indirect=config.allow_indirect_sources)
 
     def start(self) -> None:
         self.store.recover(self.config.max_runs)
@@ -61,6 +74,7 @@ class Service:
         self.notifier.stop()
         if stopped:  # a job still running would write to a closed connection
             self.store.close()
+            self.lock.release()
 
     def _ended(self, task: Task) -> None:
         if task.topic is not None:
@@ -76,14 +90,22 @@ class Service:
         if request.saveas is None:
             raise ProcessError("process: the service writes only through sys/saveas; append '|sys/saveas,b_<bucket b64>,o_<object b64>'")
         if request.notify_topic is not None and request.notify_topic not in self.config.topics:
-            raise ProcessError(f"topic: {request.notify_topic!r} is not configured; valid: {sorted(self.config.topics)}")
+            # The configured topics are the operator's business: not listed to callers.
+            raise ProcessError(f"topic: {shown(request.notify_topic)} is not configured on this service; "
+                               "valid: a topic the operator has configured")
         saveas_target(request.saveas, str(self.config.storage_root))  # TargetError now, not after queueing
         path = resolve_source(self.config.media_root, submitted.source)
         task = Task(
             id=f"snapshots-{uuid.uuid4().hex}", request_id=uuid.uuid4().hex.upper(), event_id=uuid.uuid4().hex.upper(),
             client=client, source=submitted.source, path=path, process=submitted.process, topic=request.notify_topic,
         )
-        if not self.store.admit(task, self.config.queue_size):
+        try:
+            admitted = self.store.admit(task, self.config.queue_size)
+        except StoreError as problem:
+            self.store_problem = str(problem)  # /healthz says so until a write succeeds again
+            raise
+        self.store_problem = None
+        if not admitted:
             waiting = self.config.queue_size
             retry = math.ceil(self.pool.mean_job_seconds() * (waiting + 1) / self.pool.size)
             raise QueueFullError(f"queue full: {waiting} task(s) waiting; retry later", max(1, min(retry, 3600)))
@@ -93,7 +115,10 @@ class Service:
     def view(self, client: str, task_id: str) -> dict[str, Any]:
         task = self.store.get(task_id)
         if task is None or task.client != client:  # another client's task reads as unknown
-            raise TaskNotFoundError(f"task {task_id!r}: not found")
+            raise TaskNotFoundError(f"task {shown(task_id)}: not found")
+        held = self.pool.unrecorded(task.id)
+        if held is not None:  # ended, but the database could not record it yet
+            task = Task(**{**task.__dict__, "state": FAILED, "result": None, "error": held.error, "finished": held.finished})
         notification = None
         if task.topic is not None:
             attempts = [
@@ -108,10 +133,23 @@ class Service:
             "result": task.result, "error": task.error, "notification": notification,
         }
 
-    def health(self) -> dict[str, Any]:
-        counts = self.store.counts()
-        return {"status": "ok", "queue_depth": counts["queued"], "queue_size": self.config.queue_size,
-                "running": counts["running"], "workers": self.pool.size}
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body): 503 "degraded" while the task database fails, with
+        the running count of the workers themselves then."""
+        problem = self.pool.store_problem or self.store_problem
+        try:
+            counts = self.store.counts()
+            # A task whose end the database refused is failed, not running.
+            running = max(0, counts["running"] - self.pool.unrecorded_count())
+            queued = counts["queued"]
+        except StoreError as error:
+            problem = str(error)
+            running, queued = self.pool.stats.running, None
+        body = {"status": "ok" if problem is None else "degraded", "queue_depth": queued,
+                "queue_size": self.config.queue_size, "running": running, "workers": self.pool.size}
+        if problem is not None:
+            body["problem"] = self.redactor.text(problem)
+        return (200 if problem is None else 503), body
 
 
 def resolve_source(media_root: Path, source: str) -> str:
@@ -156,10 +194,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
         client = service.authenticate(request, await _body(request))
         return JSONResponse(await run_in_threadpool(service.view, client, task_id))
 
-    @app.get("/healthz", response_model=Health)
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Health, "description": "the task database fails"}})
     async def healthz() -> JSONResponse:
-        """Liveness and load; no authentication."""
-        return JSONResponse(await run_in_threadpool(service.health))
+        """Liveness and load; no authentication. 503 while the task database fails."""
+        status, body = await run_in_threadpool(service.health)
+        return JSONResponse(body, status_code=status)
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:
@@ -175,7 +214,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
             headers["WWW-Authenticate"] = 'Bearer realm="snapshots"'
         if isinstance(error, QueueFullError):
             headers["Retry-After"] = str(error.retry_after)
-        return JSONResponse(error_body(error), status_code=status_for(error), headers=headers)
+        body = error_body(error)
+        # No server path in an answer (a bucket's or a source's absolute path).
+        body["error"]["message"] = service.redactor.text(one_line(body["error"]["message"]))
+        return JSONResponse(body, status_code=status_for(error), headers=headers)
 
     @app.exception_handler(HTTPException)
     async def http(request: Request, error: HTTPException) -> JSONResponse:

@@ -33,6 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from engine.service.app import create_app
+    from engine.service.errors import StoreError
 
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level)
+    try:
+        app = create_app(config)  # opens and locks the database: refused here, in one line
+    except StoreError as error:
+        print(f"snapshots serve: error: {error}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

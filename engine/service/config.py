@@ -54,9 +54,13 @@ class ServiceConfig:
     notify: NotifyPolicy = field(default_factory=NotifyPolicy)
     max_runs: int = 2
     """A task found running after a crash is run again while runs < max_runs."""
+    allow_indirect_sources: bool = False
+    """Let sources be playlists, concat lists or image sequences that open other
+    files (SPEC §6); they may then read outside media_root."""
 
 
-_TOP_KEYS = {"media_root", "storage_root", "database", "workers", "queue_size", "clients", "topics", "notify", "max_runs"}
+_TOP_KEYS = {"media_root", "storage_root", "database", "workers", "queue_size", "clients", "topics", "notify", "max_runs",
+             "allow_indirect_sources"}
 
 
 def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
@@ -93,7 +97,15 @@ def parse_config(data: dict[str, Any], base: Path) -> ServiceConfig:
         topics=_topics(data.get("topics", {})),
         notify=_notify(data.get("notify", {})),
         max_runs=_int(data, "max_runs", 2, 1, 100),
+        allow_indirect_sources=_bool(data, "allow_indirect_sources", False),
     )
+
+
+def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: {value!r} is invalid; valid: true or false")
+    return value
 
 
 def _str(data: dict[str, Any], key: str) -> str:

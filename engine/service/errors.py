@@ -63,3 +63,14 @@ def status_for(error: BaseException) -> int:
 def error_body(error: BaseException) -> dict[str, dict[str, str]]:
     """``{"error": {"class", "message"}}``: the shape of every error the API answers."""
     return {"error": {"class": type(error).__name__, "message": str(error)}}
+
+
+class StoreError(ServiceError):
+    """The task database cannot be read or written (disk full, read-only, corrupt).
+
+    At start it ends ``snapshots serve`` with one line and exit 2; while serving it
+    answers 503 (the request may be retried once the operator has made room)."""
+
+
+#: Statuses of service-side failures that are not the caller's fault.
+HTTP_STATUS[StoreError] = 503

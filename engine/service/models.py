@@ -73,8 +73,9 @@ class TaskView(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
-    queue_depth: int
+    status: Literal["ok", "degraded"]
+    queue_depth: int | None = Field(description="null when the task database cannot be read")
     queue_size: int
     running: int
     workers: int
+    problem: str | None = Field(default=None, description="why the service is degraded (the task database fails)")

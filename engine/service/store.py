@@ -8,13 +8,26 @@ wants anyway.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+
+from engine.service.errors import StoreError
+
+try:  # POSIX: one service process per database
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock
+    fcntl = None  # type: ignore[assignment]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 STATES = (QUEUED, RUNNING, SUCCEEDED, FAILED)
@@ -83,22 +96,83 @@ class Attempt:
     error: str | None
 
 
+def _store_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """SQLite failures (disk full, I/O error, read-only, corrupt) as StoreError."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as error:
+            raise StoreError(f"the task database cannot be used now ({error}); retry later") from error
+
+    return wrapper
+
+
+class DatabaseLock:
+    """``<database>.lock``, locked for the life of the process that serves the database.
+
+    A second ``snapshots serve`` on the same database would re-queue the first one's
+    running tasks as if it had crashed (and run them twice); it is refused instead.
+    The kernel drops the lock when the process ends, however it ends.
+    """
+
+    def __init__(self, database: str | Path) -> None:
+        self.path = f"{os.fspath(database)}.lock"
+        try:
+            self._file = open(self.path, "a+")
+        except OSError as error:
+            raise StoreError(f"database lock {self.path!r}: cannot be created ({error.strerror or error})") from None
+        if fcntl is None:
+            return
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.seek(0)
+            holder = self._file.read().strip() or "unknown"
+            self._file.close()
+            raise StoreError(
+                f"database {os.fspath(database)!r}: in use by another snapshots serve (pid {holder}); "
+                "valid: one service process per database"
+            ) from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"{os.getpid()}\n")
+        self._file.flush()
+
+    def release(self) -> None:
+        self._file.close()
+
+
 class TaskStore:
     def __init__(self, path: str | Path) -> None:
-        # check_same_thread=False: workers, the notifier and the server threads
-        # share this connection, serialised by self._lock.
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a 202 promises the task survives a crash, so the commit is fsynced.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+        name = os.fspath(path)
+        try:
+            # check_same_thread=False: workers, the notifier and the server threads
+            # share this connection, serialised by self._lock.
+            self._db = sqlite3.connect(name, check_same_thread=False, isolation_level=None, timeout=30)
+            self._lock = threading.Lock()
+            with self._lock:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # FULL: a 202 promises the task survives a crash, so the commit is fsynced.
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_SCHEMA)
+                # A database that reads but cannot be written (a read-only folder or
+                # file) must fail here, not at the first submission.
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("UPDATE tasks SET seq = seq WHERE 0")
+                self._db.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise StoreError(
+                f"database {name!r}: cannot be used ({error}); valid: an SQLite database (or a new "
+                "file) in a folder this process can write"
+            ) from None
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
+    @_store_errors
     def admit(self, task: Task, limit: int) -> bool:
         """Insert ``task`` as queued unless ``limit`` tasks already wait (then False).
 
@@ -116,6 +190,7 @@ class TaskStore:
             )
             return True
 
+    @_store_errors
     def claim(self) -> Task | None:
         """The oldest queued task, now marked running with its run counter raised."""
         with self._lock, self._tx():
@@ -127,6 +202,7 @@ class TaskStore:
             )
             return self._get(row[0])
 
+    @_store_errors
     def finish(self, task_id: str, *, result: dict[str, Any] | None = None, error: dict[str, str] | None = None) -> Task:
         state = SUCCEEDED if error is None else FAILED
         with self._lock, self._tx():
@@ -138,6 +214,7 @@ class TaskStore:
         assert task is not None
         return task
 
+    @_store_errors
     def recover(self, max_runs: int) -> tuple[list[str], list[str]]:
         """After a crash: running tasks go back to the queue while ``runs < max_runs``,
         else fail with a reason. Returns (requeued ids, failed ids)."""
@@ -156,15 +233,18 @@ class TaskStore:
             )
         return requeued, failed
 
+    @_store_errors
     def get(self, task_id: str) -> Task | None:
         with self._lock:
             return self._get(task_id)
 
+    @_store_errors
     def counts(self) -> dict[str, int]:
         with self._lock:
             rows = dict(self._db.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state").fetchall())
         return {state: int(rows.get(state, 0)) for state in STATES}
 
+    @_store_errors
     def record_attempt(self, task_id: str, attempt: Attempt, notify_state: str | None = None) -> None:
         with self._lock, self._tx():
             self._db.execute(
@@ -174,6 +254,7 @@ class TaskStore:
             if notify_state is not None:
                 self._db.execute("UPDATE tasks SET notify_state = ? WHERE id = ?", (notify_state, task_id))
 
+    @_store_errors
     def attempts(self, task_id: str) -> list[Attempt]:
         with self._lock:
             rows = self._db.execute(
@@ -181,6 +262,7 @@ class TaskStore:
             ).fetchall()
         return [Attempt(*row) for row in rows]
 
+    @_store_errors
     def undelivered(self) -> list[str]:
         """Ended tasks whose notification is still pending (e.g. the service died mid-retry)."""
         with self._lock:

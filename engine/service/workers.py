@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.api import snapshot
+from engine.errors import one_line
+from engine.service.errors import StoreError
+from engine.service.redact import Redactor
 from engine.service.store import Task, TaskStore
 
 _log = logging.getLogger("snapshots.service")
@@ -34,11 +37,26 @@ class JobStats:
     running: int = 0
 
 
+@dataclass(frozen=True)
+class Unrecorded:
+    """A task whose end the database refused (disk full): failed, held in memory
+    until the database takes it, so its state never reads 'running' for ever."""
+
+    error: dict[str, str]
+    finished: float
+
+
 class WorkerPool:
-    def __init__(self, store: TaskStore, workers: int, storage_root: str, on_end: Callable[[Task], None]) -> None:
+    def __init__(self, store: TaskStore, workers: int, storage_root: str, on_end: Callable[[Task], None], *,
+                 redactor: Redactor | None = None, allow_indirect: bool = False) -> None:
         self._store = store
         self._storage_root = storage_root
         self._on_end = on_end
+        self._redactor = redactor or Redactor(storage_root=storage_root)
+        self._allow_indirect = allow_indirect
+        self._unrecorded: dict[str, Unrecorded] = {}
+        self.store_problem: str | None = None
+        """The last database failure met by a worker; None once writes succeed again."""
         self._wake = threading.Condition()
         self._signals = 0  # wake-ups not yet consumed: one per submission
         self._stop = threading.Event()
@@ -75,9 +93,22 @@ class WorkerPool:
             done = self.stats.jobs_total
             return self.stats.job_seconds_sum / done if done else 1.0
 
+    def unrecorded(self, task_id: str) -> Unrecorded | None:
+        with self._lock:
+            return self._unrecorded.get(task_id)
+
+    def unrecorded_count(self) -> int:
+        with self._lock:
+            return len(self._unrecorded)
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            task = self._store.claim()
+            self._record_unrecorded()
+            try:
+                task = self._store.claim()
+            except StoreError as problem:  # nothing was claimed; look again after a pause
+                self._note_problem(problem)
+                task = None
             if task is None:
                 with self._wake:
                     # A submission committed after our claim left a signal: no wait then.
@@ -85,29 +116,76 @@ class WorkerPool:
                         self._wake.wait(timeout=_POLL)
                     self._signals = max(0, self._signals - 1)
                 continue
+            result, error, written = self._execute(task)
             try:
-                self._on_end(self._execute(task))
-            except Exception:  # the database failed under us: keep the worker, the task is recovered on restart
-                _log.exception("task %s: could not record its end", task.id)
+                ended = self._store.finish(task.id, result=result, error=error)
+            except StoreError as problem:
+                self._fail_unrecorded(task, problem, written)
+                continue
+            self.store_problem = None
+            try:
+                self._on_end(ended)
+            except Exception:  # a notification that cannot be scheduled never ends the worker
+                _log.exception("task %s: could not schedule its notification", task.id)
 
-    def _execute(self, task: Task) -> Task:
+    def _execute(self, task: Task) -> tuple[dict[str, Any] | None, dict[str, str] | None, list[str]]:
+        """Run the job: (client result, client error, absolute paths written)."""
         with self._lock:
             self.stats.running += 1
         began = time.perf_counter()
         result: dict[str, Any] | None = None
         error: dict[str, str] | None = None
+        written: list[str] = []
         try:
-            done = snapshot(task.path, task.process, storage_root=self._storage_root)
-            result = client_view(done.to_dict(), task.source, self._storage_root)
+            done = snapshot(task.path, task.process, storage_root=self._storage_root, allow_indirect=self._allow_indirect)
+            written = done.paths
+            result = self._redactor.value(client_view(done.to_dict(), task.source, self._storage_root))
         except Exception as failure:  # engine errors and bugs alike end the task, never the worker
-            error = {"class": type(failure).__name__, "message": str(failure)}
+            error = {"class": type(failure).__name__, "message": self._redactor.text(one_line(str(failure)))}
         seconds = time.perf_counter() - began
         with self._lock:
             self.stats.running -= 1
             self.stats.jobs_total += 1
             self.stats.jobs_failed += error is not None
             self.stats.job_seconds_sum += seconds
-        return self._store.finish(task.id, result=result, error=error)
+        return result, error, written
+
+    def _note_problem(self, problem: StoreError) -> None:
+        self.store_problem = str(problem)
+        _log.error("task database: %s", problem)
+
+    def _fail_unrecorded(self, task: Task, problem: StoreError, written: list[str]) -> None:
+        """The job ended but the database refused its end: the task fails visibly
+        (in memory, and in the database once it accepts writes again), and, a failed
+        task leaving nothing behind, the images it wrote are removed."""
+        self._note_problem(problem)
+        for path in written:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        error = {"class": "StoreError",
+                 "message": f"the job ended but the task database could not record it ({problem}); "
+                            "its images were removed; submit the task again"}
+        with self._lock:
+            self._unrecorded[task.id] = Unrecorded(error, time.time())
+
+    def _record_unrecorded(self) -> None:
+        with self._lock:
+            pending = list(self._unrecorded.items())
+        for task_id, held in pending:
+            try:
+                ended = self._store.finish(task_id, error=held.error)
+            except StoreError as problem:
+                self._note_problem(problem)
+                return
+            with self._lock:
+                self._unrecorded.pop(task_id, None)
+            self.store_problem = None
+            try:
+                self._on_end(ended)
+            except Exception:
+                _log.exception("task %s: could not schedule its notification", task_id)
 
 
 def client_view(result: dict[str, Any], source: str, storage_root: str) -> dict[str, Any]:
