@@ -18,20 +18,12 @@ import numpy as np
 
 from engine.errors import UndecodableError
 from engine.planner import DecodeRun, Plan, StreamFacts
-from engine.timeline import packets, pictures
+from engine.timeline import SKIP_SAFE_CODECS, packets, pictures
 
 
 #: Packets a run may read beyond the frames its plan spans before it gives up
 #: (broken timestamps must not turn a 5-frame run into a read of the whole file).
 RUN_SLACK_PACKETS = 300
-
-
-#: Decoders that keep each picture's pts right when frames are skipped: they
-#: reorder by their own picture order. Elsewhere (MPEG-2, MPEG-4 part 2…) a skipped
-#: frame leaves its packet's time in FFmpeg's queue and the next picture comes out
-#: with it (an I-frame labelled with the pts of the P-frame after it), so every
-#: packet is decoded in full there.
-SKIP_SAFE_CODECS = frozenset({"h264", "hevc"})
 
 
 @dataclass

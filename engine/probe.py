@@ -10,9 +10,11 @@ decoded once and timed (:mod:`engine.timeline`).
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
+from typing import NamedTuple
 from fractions import Fraction
 
 import av
@@ -21,7 +23,7 @@ import numpy as np
 from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError, UndecodableError
 from engine.planner import StreamFacts
 from engine.sources import open_options, refused_indirect
-from engine.timeline import frame_step, leading_frames, packets, picture_timeline
+from engine.timeline import SKIP_SAFE_CODECS, frame_step, leading_frames, packets, picture_timeline
 
 
 @dataclass(frozen=True)
@@ -139,13 +141,14 @@ def probe(
     reason = untrusted_packets(container, stream)
     facts = None
     read = 0
+    doubtful_end = True
     if reason is None:
-        facts, reason, read = scan(container, stream, name, damaged)
+        facts, reason, read, doubtful_end = scan(container, stream, name, damaged)
     if reason is None:
         # The job's decoder inherits this context: frame threads are the fast path,
         # slice threads lose nothing when a damaged packet ends the stream.
         stream.codec_context.thread_type = "SLICE" if damaged or stream.frames > read else "AUTO"
-        facts, reason = settle_ends(container, stream, facts, reopen)
+        facts, reason = settle_ends(container, stream, facts, reopen, doubtful_end=doubtful_end)
     warnings: tuple[str, ...] = ()
     if reason is not None:
         forward = reopen() if reopen is not None else _rewound(container, None)
@@ -206,13 +209,29 @@ def _rewound(container: av.container.InputContainer, reopen: Callable[[], av.con
         return reopen()
 
 
+class Scan(NamedTuple):
+    facts: StreamFacts | None
+    reason: str | None
+    """Why the packets cannot be the timeline (None: they can)."""
+    read: int
+    """Packets read, discard-flagged ones included."""
+    doubtful_end: bool
+    """The end may hold packets that never decode: one of the last packets came
+    short or flagged corrupt (a truncated file), a read failed, or the last packet
+    claims an outsized duration."""
+
+
+#: Packets at the end of a stream whose state makes its end doubtful.
+TAIL_PACKETS = 16
+
+
 def scan(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str, damaged: set[object]
-) -> tuple[StreamFacts | None, str | None, int]:
+) -> Scan:
     """Every frame's pts and keyframe flag from a demux pass over the chosen stream
-    (no decoding), or why the packets cannot be the timeline; and how many
-    packets it read."""
+    (no decoding), or why the packets cannot be the timeline."""
     pts: list[int] = []
+    tail_corrupt: deque[bool] = deque(maxlen=TAIL_PACKETS)
     dts: list[int] = []
     keys: list[bool] = []
     durations: list[int] = []
@@ -221,6 +240,8 @@ def scan(
     starts_on_keyframe = None
     for packet in packets(container, stream, damaged):
         read += packet.size > 0
+        if packet.size:
+            tail_corrupt.append(packet.is_corrupt)
         if starts_on_keyframe is None and packet.size:
             starts_on_keyframe = packet.is_keyframe
         # Empty packets flush the decoder; discard-flagged ones precede an edit
@@ -230,7 +251,7 @@ def scan(
             continue
         if packet.dts is not None:
             if last_dts is not None and packet.dts < last_dts:
-                return None, "decode times jump back (concatenated segments or a wrap)", read
+                return Scan(None, "decode times jump back (concatenated segments or a wrap)", read, True)
             last_dts = packet.dts
         stamp = packet.pts if packet.pts is not None else packet.dts
         pts.append(stamp)
@@ -238,55 +259,64 @@ def scan(
         keys.append(packet.is_keyframe)
         durations.append(packet.duration or 0)
     if not pts:
-        return None, "no packet carries a time", read
+        return Scan(None, "no packet carries a time", read, True)
     order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
     stamps = np.asarray(pts, dtype=np.int64)[order]
     flags = np.asarray(keys, dtype=bool)[order]
     decode_stamps = np.asarray(dts, dtype=np.int64)[order]
     unique = np.concatenate(([True], np.diff(stamps) > 0))
     if not unique.all():
-        return None, "several packets share a presentation time", read
+        return Scan(None, "several packets share a presentation time", read, True)
     time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
     last_duration = durations[int(order[-1])]
+    typical = _typical_frame_ticks(stamps, stream, time_base)
+    outsized = last_duration > OUTSIZED_DURATION * typical
     if last_duration <= 0:
-        last_duration = _typical_frame_ticks(stamps, stream, time_base)
+        last_duration = typical
     facts = StreamFacts(
         time_base=time_base, pts=stamps, keyframe=flags, end_pts=int(stamps[-1]) + last_duration, dts=decode_stamps,
         leading=leading_frames(flags, bool(starts_on_keyframe)),
     )
-    return facts, None, read
+    return Scan(facts, None, read, any(tail_corrupt) or bool(damaged) or outsized)
+
+
+#: A last packet claiming more than this many typical frame durations is doubtful.
+OUTSIZED_DURATION = 4
 
 
 #: Packets decoded from the start to find the first picture, and from the last
 #: keyframes to find the last, before the packets are judged untrustworthy.
 SETTLE_PACKETS = 600
-#: Pictures decoded from the start of an MPEG-TS/PS stream to check that each
-#: comes out with its own packet's time, in order.
-HEAD_PICTURES_PES = 40
-_PES_FORMATS = frozenset({"mpegts", "mpeg", "vob", "mpegtsraw"})
+#: Pictures decoded from the start to check that each comes out with its own
+#: packet's time, in order: reordering the container does not describe (B-frames
+#: with no composition times, a broken ``ctts``) shows within the first few.
+HEAD_PICTURES = 8
 #: Keyframes tried back from the end to find the last picture.
 SETTLE_TAIL_KEYFRAMES = 3
 
 
 def settle_ends(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, facts: StreamFacts,
-    reopen: Callable[[], av.container.InputContainer] | None = None,
+    reopen: Callable[[], av.container.InputContainer] | None = None, *, doubtful_end: bool = True,
 ) -> tuple[StreamFacts | None, str | None]:
-    """Time 0 and D from pictures (SPEC §2): decode the start and the last GOP; drop
-    the packets before the first picture and after the last (leading packets of a
-    stream cut mid-GOP, a truncated last packet), end D with the last picture.
+    """Time 0 and D from pictures (SPEC §2): decode the start, and the last GOP when
+    the scan gives reason to doubt the end; drop the packets before the first
+    picture and after the last (leading packets of a stream cut mid-GOP, a
+    truncated last packet), end D with the last picture. A clean end (every last
+    packet whole, no read failure, an ordinary last duration) is taken from the
+    packets: decoding a long last GOP on every job would cost more than the job.
     Pictures whose times are not packet times, or come out of order, mean the
     packets cannot be the timeline."""
     known = set(facts.pts.tolist())
     # A fresh container: a seek to 0 may land on the first keyframe and skip the
     # pictures an edit list shows before it.
-    # Where packets get their times from PES headers (MPEG-TS/PS), an open GOP can
-    # leave a picture with its neighbour's time: decode the first GOPs there.
-    pes = bool(set(container.format.name.split(",")) & _PES_FORMATS)
-    count = HEAD_PICTURES_PES if pes else 2
+    count = HEAD_PICTURES
     if reopen is not None:
         with closing(reopen()) as fresh:
-            head = [t for t, _ in _decoded_pictures(fresh, fresh.streams[stream.index], stop_after=count)]
+            fresh_stream = fresh.streams[stream.index]
+            # Frame and slice threads give different leading pictures: decode as the job will.
+            fresh_stream.codec_context.thread_type = stream.codec_context.thread_type
+            head = [t for t, _ in _decoded_pictures(fresh, fresh_stream, stop_after=count)]
     else:
         head = [t for t, _ in _decoded_pictures(_rewound(container, None), stream, stop_after=count)]
     if not head:
@@ -294,8 +324,8 @@ def settle_ends(
     if any(t not in known for t in head) or head != sorted(head):
         return None, "pictures do not carry their packets' times"
     first = head[0]
-    last = None
-    keyframes = np.flatnonzero(facts.keyframe)[::-1][:SETTLE_TAIL_KEYFRAMES]
+    last = None if doubtful_end else (int(facts.pts[-1]), int(facts.end_pts - facts.pts[-1]))
+    keyframes = np.flatnonzero(facts.keyframe)[::-1][:SETTLE_TAIL_KEYFRAMES] if doubtful_end else []
     for keyframe in keyframes:
         try:
             container.seek(int(facts.pts[keyframe]), backward=True, stream=stream)
@@ -310,7 +340,7 @@ def settle_ends(
             break
     if last is None:
         return None, "no picture decodes near the end"
-    if not _keyframes_stand_alone(container, stream, facts):
+    if not _keyframes_stand_alone(container, stream, facts, reopen):
         return None, "a keyframe does not decode on its own"
     last_pts, duration = last
     keep = (facts.pts >= first) & (facts.pts <= last_pts)
@@ -330,32 +360,49 @@ def settle_ends(
 
 
 def _keyframes_stand_alone(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, facts: StreamFacts
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, facts: StreamFacts,
+    reopen: Callable[[], av.container.InputContainer] | None,
 ) -> bool:
-    """Whether a keyframe decoded right after a seek is the picture a decode from
-    the keyframe before it gives (a keyframe flag on a picture that needs earlier
-    data, or parameter sets only in some keyframes, fail this). Checked on the
-    last keyframe, so it costs one GOP more than finding D does."""
+    """Whether the last keyframe, reached as a decode run reaches it (a seek while
+    the decoder holds another GOP's state), is the picture a fresh decoder seeking
+    there gives. A decoder whose state survives a seek, or parameter sets only in
+    some keyframes, fail this; it costs a few keyframe pictures. (Keyframe flags
+    that name pictures needing earlier data are the codec list's business:
+    :func:`untrusted_packets`.) A container that cannot seek fails it too."""
     keys = np.flatnonzero(facts.keyframe)
-    if keys.size < 2:
-        return True
-    keyframe = int(facts.pts[keys[-1]])
-    pictures = []
-    for index in keys[-2:]:
-        # Demuxers index by decode time (MP4, MPEG-TS): seek by it.
-        start = int(facts.pts[index]) if facts.dts is None else int(facts.dts[index])
+    last = int(keys[-1]) if keys.size else 0
+    if keys.size < 2 or reopen is None:
+        return _keyframe_after_seek(container, stream, facts, last) is not None
+    if _keyframe_after_seek(container, stream, facts, int(keys[-2])) is None:  # the state a run leaves
+        return False
+    carried = _keyframe_after_seek(container, stream, facts, last)
+    with closing(reopen()) as fresh:
+        clean = _keyframe_after_seek(fresh, fresh.streams[stream.index], facts, last)
+    return clean is not None and clean == carried
+
+
+def _keyframe_after_seek(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                         facts: StreamFacts, index: int) -> bytes | None:
+    """The luma of keyframe ``index`` decoded right after a seek to it, by pts and
+    then by decode time (the decoder's first rungs); None where no seek reaches it."""
+    target = int(facts.pts[index])
+    starts = [target] if facts.dts is None or facts.dts[index] == target else [target, int(facts.dts[index])]
+    for start in starts:
         try:
             container.seek(start, backward=True, stream=stream)
         except av.error.FFmpegError:
-            return False
-        pictures.append(_luma_at(container, stream, keyframe))
-    return pictures[0] is not None and pictures[0] == pictures[1]
+            return None
+        found = _luma_at(container, stream, target)
+        if found is not None:
+            return found
+    return None
 
 
 def _luma_at(container: av.container.InputContainer, stream: av.video.stream.VideoStream, pts: int) -> bytes | None:
     """The luma samples of the picture with this pts, decoding from the current
-    position (None if it does not come within :data:`SETTLE_PACKETS` packets)."""
-    stream.codec_context.skip_frame = "DEFAULT"
+    position (None if it does not come within :data:`SETTLE_PACKETS` packets, or a
+    later picture comes first). Keyframes only, where the decoder allows."""
+    stream.codec_context.skip_frame = "NONKEY" if stream.codec_context.name in SKIP_SAFE_CODECS else "DEFAULT"
     for read, packet in enumerate(packets(container, stream, set())):
         if read >= SETTLE_PACKETS:
             return None

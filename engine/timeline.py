@@ -26,6 +26,12 @@ from engine.planner import StreamFacts
 
 #: Frame duration assumed when neither the pictures nor the stream give one.
 FALLBACK_FRAME_SECONDS = Fraction(1, 25)
+#: Decoders that keep each picture's pts right when frames are skipped: they
+#: reorder by their own picture order. Elsewhere (MPEG-2, MPEG-4 part 2…) a skipped
+#: frame leaves its packet's time in FFmpeg's queue and the next picture comes out
+#: with it (an I-frame labelled with the pts of the P-frame after it), so every
+#: packet is decoded in full there.
+SKIP_SAFE_CODECS = frozenset({"h264", "hevc"})
 #: Read failures in a row after which a stream is taken to end there.
 MAX_READ_FAILURES = 8
 

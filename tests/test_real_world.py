@@ -19,14 +19,6 @@ from oracle import leftovers
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "media" / "real-world"
 FILES = sorted(p.name for p in CORPUS.glob("*") if p.suffix != ".md") if CORPUS.is_dir() else []
 
-#: Cases where the engine's pictures and Debian's FFmpeg CLI (5.1) do not agree,
-#: each with the reason (README, "Real-world media").
-KNOWN = {
-    ("fate_hevc_two_first_slice.mp4", "inter"): "2.0 s keyframe: FFmpeg 5.1's sequential decode differs from "
-                                                "every decode the engine makes of it (open, see README)",
-    ("fate_hevc_two_first_slice.mp4", "key"): "same picture as above",
-}
-
 pytestmark = pytest.mark.skipif(not ffmpeg_oracle.available(), reason="the FFmpeg CLI oracle is not installed")
 
 
@@ -38,8 +30,6 @@ def test_corpus_is_present():
 @pytest.mark.parametrize("case", sorted(ffmpeg_oracle.CASES))
 @pytest.mark.parametrize("name", FILES)
 def test_real_world_frames(tmp_path, name, case):
-    if (name, case) in KNOWN:
-        pytest.xfail(KNOWN[(name, case)])
     result = ffmpeg_oracle.check_job(str(CORPUS / name), ffmpeg_oracle.CASES[case], str(tmp_path / "o"))
     assert leftovers(tmp_path) == []
     if result is not None:
