@@ -20,7 +20,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError, UndecodableError
+from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError
 from engine.planner import StreamFacts
 from engine.sources import open_options, refused_indirect
 from engine.timeline import SKIP_SAFE_CODECS, frame_step, leading_frames, packets, picture_timeline

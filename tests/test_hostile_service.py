@@ -23,6 +23,7 @@ import pytest
 from engine.service.notify import post_json
 from hostile import bounded, ffmpeg, files
 from oracle import SAMPLE_DIR
+from test_service_harness import _start as start_server
 from test_service_harness import (
     HOST, SCRIPT, Server, Webhook, bearer, free_port, process, wait_final, write_config,
 )
@@ -98,23 +99,7 @@ def media_root(tmp_path: Path) -> Path:
 
 def _start(config: Path, log: Path, **limits: int) -> Server:
     """``snapshots serve`` bounded in address space (and, if asked, file size)."""
-    for _ in range(3):  # another process may take the free port first
-        port = free_port()
-        with open(log, "ab") as out:
-            child = subprocess.Popen(
-                [str(SCRIPT), "serve", "--config", str(config), "--port", str(port), "--log-level", "warning"],
-                stdout=out, stderr=subprocess.STDOUT, preexec_fn=bounded(**limits))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and child.poll() is None:
-            try:
-                if httpx.get(f"http://{HOST}:{port}/healthz", timeout=1.0).status_code == 200:
-                    return Server(child, port, log)
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        if child.poll() is None:
-            child.kill()
-        child.wait(timeout=10)
-    raise AssertionError(f"the service did not start; log:\n{log.read_text(errors='replace')[-3000:]}")
+    return start_server(config, log, 3, preexec_fn=bounded(**limits))
 
 
 @contextmanager

@@ -116,13 +116,15 @@ def serving(config: Path, log: Path, *, tries: int = 3) -> Iterator[Server]:
         server.kill()
 
 
-def _start(config: Path, log: Path, tries: int) -> Server:
+def _start(config: Path, log: Path, tries: int, preexec_fn=None) -> Server:
+    """``snapshots serve`` on a free loopback port, once it answers /healthz;
+    ``preexec_fn`` runs in the child before it starts (resource limits)."""
     for _ in range(tries):  # another process may take the free port before the child binds it
         port = free_port()
         with open(log, "ab") as out:
             child = subprocess.Popen(
                 [str(SCRIPT), "serve", "--config", str(config), "--port", str(port), "--log-level", "warning"],
-                stdout=out, stderr=subprocess.STDOUT,
+                stdout=out, stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and child.poll() is None:
