@@ -79,6 +79,7 @@ class Decoder:
     ) -> None:
         self._container = container
         self._reopen = reopen
+        self._careful = careful
         self._stream = container.streams[stream_index]
         self._context = self._stream.codec_context
         if not self._context.is_open:
@@ -119,7 +120,7 @@ class Decoder:
         with closing(container) if container is not self._container else nullcontext(container):
             stream = container.streams[self._stream.index]
             position = 0
-            for ordinal, frame in enumerate(pictures(container, stream, self.stats.damaged)):
+            for ordinal, frame in enumerate(pictures(container, stream, self.stats.damaged, careful=self._careful)):
                 self.stats.frames_decoded += 1
                 if frame.is_corrupt:
                     self.stats.damaged.add(("frame", ordinal))

@@ -153,7 +153,9 @@ def probe(
     if reason is not None:
         forward = reopen() if reopen is not None else _rewound(container, None)
         try:
-            timeline = picture_timeline(forward, forward.streams[stream.index], damaged)
+            # The job decodes carefully exactly when MediaInfo.looks_damaged says so.
+            careful = any(d[0] == "read" for d in damaged) or (0 < read < (stream.frames or 0))
+            timeline = picture_timeline(forward, forward.streams[stream.index], damaged, careful=careful)
         finally:
             if forward is not container:
                 forward.close()
@@ -340,8 +342,9 @@ def settle_ends(
             break
     if last is None:
         return None, "no picture decodes near the end"
-    if not _keyframes_stand_alone(container, stream, facts, reopen):
-        return None, "a keyframe does not decode on its own"
+    doubt = _keyframe_doubt(container, stream, facts, reopen)
+    if doubt is not None:
+        return None, doubt
     last_pts, duration = last
     keep = (facts.pts >= first) & (facts.pts <= last_pts)
     if duration <= 0:
@@ -359,39 +362,43 @@ def settle_ends(
     return settled, None
 
 
-def _keyframes_stand_alone(
+def _keyframe_doubt(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, facts: StreamFacts,
     reopen: Callable[[], av.container.InputContainer] | None,
-) -> bool:
-    """Whether the last keyframe, reached as a decode run reaches it (a seek while
-    the decoder holds another GOP's state), is the picture a fresh decoder seeking
-    there gives. A decoder whose state survives a seek, or parameter sets only in
-    some keyframes, fail this; it costs a few keyframe pictures. (Keyframe flags
-    that name pictures needing earlier data are the codec list's business:
-    :func:`untrusted_packets`.) A container that cannot seek fails it too."""
+) -> str | None:
+    """Why decode runs cannot seek to keyframes (None: they can). The last keyframe
+    is decoded as a decode run reaches it (a seek while the decoder holds another
+    GOP's state) and by a fresh decoder seeking there: a decoder whose state
+    survives a seek, or parameter sets only in some keyframes, give two different
+    pictures. It costs a few keyframe pictures. (Keyframe flags that name pictures
+    needing earlier data are the codec list's business: :func:`untrusted_packets`.)"""
     keys = np.flatnonzero(facts.keyframe)
     last = int(keys[-1]) if keys.size else 0
-    if keys.size < 2 or reopen is None:
-        return _keyframe_after_seek(container, stream, facts, last) is not None
-    if _keyframe_after_seek(container, stream, facts, int(keys[-2])) is None:  # the state a run leaves
-        return False
-    carried = _keyframe_after_seek(container, stream, facts, last)
-    with closing(reopen()) as fresh:
-        clean = _keyframe_after_seek(fresh, fresh.streams[stream.index], facts, last)
-    return clean is not None and clean == carried
+    try:
+        if keys.size < 2 or reopen is None:
+            found = _keyframe_after_seek(container, stream, facts, last)
+            return None if found is not None else "no seek reaches the last keyframe"
+        if _keyframe_after_seek(container, stream, facts, int(keys[-2])) is None:  # the state a run leaves
+            return "no seek reaches a keyframe"
+        carried = _keyframe_after_seek(container, stream, facts, last)
+        with closing(reopen()) as fresh:
+            clean = _keyframe_after_seek(fresh, fresh.streams[stream.index], facts, last)
+    except av.error.FFmpegError:
+        return "the container cannot seek"
+    if clean is None or clean != carried:
+        return "a keyframe does not decode the same after a seek"
+    return None
 
 
 def _keyframe_after_seek(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
                          facts: StreamFacts, index: int) -> bytes | None:
     """The luma of keyframe ``index`` decoded right after a seek to it, by pts and
-    then by decode time (the decoder's first rungs); None where no seek reaches it."""
+    then by decode time (the decoder's first rungs); None where no seek reaches it.
+    A failed seek raises (FFmpegError)."""
     target = int(facts.pts[index])
     starts = [target] if facts.dts is None or facts.dts[index] == target else [target, int(facts.dts[index])]
     for start in starts:
-        try:
-            container.seek(start, backward=True, stream=stream)
-        except av.error.FFmpegError:
-            return None
+        container.seek(start, backward=True, stream=stream)
         found = _luma_at(container, stream, target)
         if found is not None:
             return found

@@ -169,15 +169,17 @@ class PictureTimeline:
 
 def pictures(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, damaged: set[object],
-    key_packets: list[bool] | None = None,
+    key_packets: list[bool] | None = None, *, careful: bool = False,
 ) -> Iterator[av.VideoFrame]:
     """Every picture the decoder gives from the start, in order: the one sequence
-    both passes of a forward read count in (so it decodes everything and uses slice
-    threads, which drop nothing at a damaged end). ``key_packets`` collects the
-    key flags of the packets fed, in order."""
+    both passes of a forward read count in, so it decodes everything. Frame threads
+    give the pictures FFmpeg's CLI gives (the leading pictures of an open GOP too);
+    a ``careful`` read (a damaged or truncated source) uses slice threads, whose
+    concealment of damage does not depend on thread timing and which drop nothing
+    at a damaged end. ``key_packets`` collects the key flags of the packets fed."""
     context = stream.codec_context
     if not context.is_open:
-        context.thread_type = "AUTO"
+        context.thread_type = "SLICE" if careful else "AUTO"
     context.skip_frame = "DEFAULT"
     for packet in packets(container, stream, damaged):
         if key_packets is not None and packet.size:
@@ -195,7 +197,8 @@ def pictures(
 
 
 def picture_timeline(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, damaged: set[object]
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, damaged: set[object],
+    *, careful: bool = False,
 ) -> PictureTimeline:
     """Decode the stream from where the container stands (its start) and time
     every picture (:func:`picture_times`)."""
@@ -204,7 +207,7 @@ def picture_timeline(
     raw: list[tuple[int | None, int | None, int]] = []
     keys: list[bool] = []
     key_packets: list[bool] = []
-    for frame in pictures(container, stream, damaged, key_packets):
+    for frame in pictures(container, stream, damaged, key_packets, careful=careful):
         raw.append((frame.pts, frame.dts, frame.duration or 0))
         keys.append(bool(frame.key_frame) or frame.pict_type == av.video.frame.PictureType.I)
         if frame.is_corrupt:

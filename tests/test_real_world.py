@@ -34,3 +34,39 @@ def test_real_world_frames(tmp_path, name, case):
     assert leftovers(tmp_path) == []
     if result is not None:
         assert all(os.path.exists(s.path) for s in result.snapshots)
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("fate_Sony-00001_mpeg2.mxf", "the container cannot seek"),
+    ("fate_hevc_two_first_slice.mp4", "a keyframe does not decode the same after a seek"),
+    ("fate_cinepak_pcitva15.avi", "stores no presentation times"),
+    ("fate_packed_bframes.avi", "stores no presentation times"),
+    ("fate_vc1-wmapro.mp4", "pictures do not carry their packets' times"),
+])
+def test_sources_that_cannot_seek_are_read_forward(name, reason):
+    """Each cause sends the stream to the picture timeline, said in the probe."""
+    from engine.probe import open_source, probe
+
+    path = str(CORPUS / name)
+    with open_source(path) as container:
+        info = probe(container, reopen=lambda: open_source(path))
+    assert info.read_forward is not None and reason in info.read_forward
+    assert info.facts.forward
+
+
+@pytest.mark.parametrize("name", ["fate_Sony-00001_mpeg2.mxf", "fate_hevc_two_first_slice.mp4", "lp_videotest.mp4"])
+def test_one_decoder_and_several_write_the_same(tmp_path, monkeypatch, name):
+    """Seeks that fail or mislead must not make the output depend on the decoder count."""
+    import cv2
+    import numpy as np
+
+    from engine import snapshot
+
+    path = str(CORPUS / name)
+    process = "video/snapshots,f_png,ss_40,inter_500"
+    several = snapshot(path, process, str(tmp_path / "a"))
+    monkeypatch.setenv("SNAPSHOTS_DECODERS", "1")
+    single = snapshot(path, process, str(tmp_path / "b"))
+    assert [s.pts_ms for s in single.snapshots] == [s.pts_ms for s in several.snapshots]
+    for a, b in zip(several.snapshots, single.snapshots):
+        assert np.array_equal(cv2.imread(a.path), cv2.imread(b.path)), (a.path, b.path)
