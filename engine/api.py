@@ -216,6 +216,16 @@ class _Job:
         for index, frame in targets:
             yield by_frame[index], frame
 
+    def _keyframe(self, frame: av.VideoFrame) -> bool:
+        """Key-flagged as m_key counts keyframes (the container's flag, which some
+        decoders, CineForm among them, never set on the picture)."""
+        facts = self.info.facts
+        if facts is not None and frame.pts is not None:
+            index = int(np.searchsorted(facts.pts, frame.pts))
+            if index < facts.frame_count and facts.pts[index] == frame.pts:
+                return bool(facts.keyframe[index])
+        return bool(frame.key_frame)
+
     def _write(self, frame: av.VideoFrame, requested_ms: float, pts_ms: float, hex_value: str | None = None, score: float | None = None) -> None:
         rgb = render_frame(frame, quarter_turns(frame, self.request.autorotate), self.request)
         serial = len(self.snapshots) + 1
@@ -229,7 +239,7 @@ class _Job:
                 path=path,
                 requested_ms=round(requested_ms, 3),
                 pts_ms=round(pts_ms, 3),
-                keyframe=bool(frame.key_frame),
+                keyframe=self._keyframe(frame),
                 width=int(rgb.shape[1]),
                 height=int(rgb.shape[0]),
                 dhash=hex_value,

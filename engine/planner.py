@@ -119,7 +119,7 @@ def plan(request: Request, facts: StreamFacts, *, last_only: bool = False) -> Pl
     warnings: list[str] = []
     fast = request.seek is SeekMode.FAST and request.mode is not Mode.KEY
     if fast:
-        frames = _preceding_keyframe(facts.keyframe)[frames]
+        frames = _fast_keyframe(facts.keyframe)[frames]
     frames, requested = _first_occurrences(frames, requested)
     if request.count and request.mode is not Mode.DHASH:
         frames, requested = frames[: request.count], requested[: request.count]
@@ -236,6 +236,17 @@ def _preceding_keyframe(keyframe: np.ndarray) -> np.ndarray:
     """For each frame, the index of the last keyframe at or before it (0 if none)."""
     index = np.where(keyframe, np.arange(keyframe.size), 0)
     return np.maximum.accumulate(index)
+
+
+def _fast_keyframe(keyframe: np.ndarray) -> np.ndarray:
+    """sm_fast: for each frame, the keyframe at or before it; before the first
+    keyframe (a stream cut mid-GOP, an edit list starting on a B-frame), the first
+    keyframe, the nearest one there is."""
+    preceding = _preceding_keyframe(keyframe)
+    if keyframe.any():
+        first = int(np.argmax(keyframe))
+        preceding[:first] = first
+    return preceding
 
 
 def _first_occurrences(frames: np.ndarray, requested: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

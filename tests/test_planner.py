@@ -68,7 +68,7 @@ def oracle(request: Request, f: StreamFacts, last_only: bool = False):
         for j in range(i, -1, -1):
             if key[j]:
                 return j
-        return 0
+        return next((j for j in range(len(key)) if key[j]), 0)  # before the first: the first
 
     targets = []
     if request.mode in (Mode.INTER, Mode.DHASH):
