@@ -188,3 +188,15 @@ def test_still_image_is_one_frame(media, tmp_path):
     assert len(result.snapshots) == 1 and result.warnings == ()
     assert (result.snapshots[0].width, result.snapshots[0].height) == (320, 240)
     assert os.path.getsize(result.snapshots[0].path) > 0
+
+
+@pytest.mark.parametrize("name", ["edit_list_copy.mp4", "vp8.ivf"])
+def test_whole_files_do_not_look_damaged(media, name):
+    """Packets outside an edit list are not missing frames: such a file is whole, keeps
+    the parallel decoders and gets no "looks truncated" warning."""
+    from engine.probe import open_source, probe
+
+    path = str(media(name))
+    with open_source(path) as container:
+        info = probe(container, reopen=lambda: open_source(path))
+    assert not info.looks_truncated and not info.looks_damaged
