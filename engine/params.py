@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import enum
 from dataclasses import dataclass, field
 
@@ -123,6 +124,12 @@ class Request:
 # --- keys: text -> value, and the checks a value must pass ----------------------
 
 
+def did_you_mean(given: str, valid) -> str:
+    """``"did you mean 'inter'? "`` when ``given`` is a near miss of one of ``valid``, else ``""``."""
+    close = difflib.get_close_matches(given, list(valid), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 @dataclass(frozen=True)
 class _IntKey:
     field: str
@@ -156,7 +163,9 @@ class _ChoiceKey:
 
     def parse(self, key: str, text: str) -> object:
         if text not in self.values:
-            raise ProcessError(f"{key}: {text!r} is not valid; valid: {', '.join(self.values)}")
+            raise ProcessError(
+                f"{key}: {text!r} is not valid; {did_you_mean(text, self.values)}valid: {', '.join(self.values)}"
+            )
         return self.values[text]
 
     def check(self, key: str, value: object) -> object:
@@ -214,10 +223,14 @@ def parse(process: str) -> Request:
 def _parse_action(action: str) -> dict[str, object]:
     name, *tokens = action.split(",")
     if name != ACTION:
-        raise ProcessError(f"process: action {name[:60]!r} is not supported; valid: {ACTION!r}")
+        _check_spaces(name, "action")
+        raise ProcessError(
+            f"process: action {name[:60]!r} is not supported; {did_you_mean(name, [ACTION])}valid: {ACTION!r}"
+        )
     fields: dict[str, object] = {}
     seen: set[str] = set()
     for token in tokens:
+        _check_spaces(token, "token")
         key, sep, text = token.partition("_")
         if not sep:
             raise ProcessError(
@@ -225,7 +238,9 @@ def _parse_action(action: str) -> dict[str, object]:
             )
         spec = KEYS.get(key)
         if spec is None:
-            raise ProcessError(f"{key[:60]}: unknown key (value {text[:60]!r}); valid keys: {', '.join(KEYS)}")
+            raise ProcessError(
+                f"{key[:60]}: unknown key (value {text[:60]!r}); {did_you_mean(key, KEYS)}valid keys: {', '.join(KEYS)}"
+            )
         if key in seen:
             raise ProcessError(f"{key}: given twice ({text[:60]!r} the second time); give each key once")
         seen.add(key)
@@ -233,6 +248,16 @@ def _parse_action(action: str) -> dict[str, object]:
     if "format" not in fields:
         raise ProcessError("f: missing; the output format is required; valid: jpg, png, webp")
     return fields
+
+
+def _check_spaces(token: str, what: str) -> None:
+    """Whitespace is never part of the grammar; say so visibly instead of stripping
+    it (``' f_jpg'`` would otherwise read as the unknown key ``' f'``)."""
+    if token != token.strip() or any(c.isspace() for c in token):
+        raise ProcessError(
+            f"process: {what} {token[:60]!r} contains whitespace; remove the space "
+            "(valid: '<key>_<value>' pairs separated by ',' with no spaces)"
+        )
 
 
 def _parse_saveas(text: str) -> tuple[SaveAs, str | None]:
