@@ -144,7 +144,8 @@ class _IntKey:
     def parse(self, key: str, text: str) -> int:
         # isdigit() alone admits "٣" and "²": only ASCII digits are a number here.
         if not text or not text.isascii() or not text.isdigit() or len(text) > 10:
-            raise ProcessError(f"{key}: {text!r} is not an integer; valid: {self.valid}")
+            hint = "remove the space; " if text.strip() != text and text.strip().isdigit() else ""
+            raise ProcessError(f"{key}: {text!r} is not an integer; {hint}valid: {self.valid}")
         return self.check(key, int(text), shown=text)
 
     def check(self, key: str, value: object, *, shown: str | None = None) -> int:
@@ -163,9 +164,8 @@ class _ChoiceKey:
 
     def parse(self, key: str, text: str) -> object:
         if text not in self.values:
-            raise ProcessError(
-                f"{key}: {text!r} is not valid; {did_you_mean(text, self.values)}valid: {', '.join(self.values)}"
-            )
+            hint = "remove the space; " if text.strip() in self.values else did_you_mean(text, self.values)
+            raise ProcessError(f"{key}: {text!r} is not valid; {hint}valid: {', '.join(self.values)}")
         return self.values[text]
 
     def check(self, key: str, value: object) -> object:
@@ -223,15 +223,16 @@ def parse(process: str) -> Request:
 def _parse_action(action: str) -> dict[str, object]:
     name, *tokens = action.split(",")
     if name != ACTION:
-        _check_spaces(name, "action")
+        if any(c.isspace() for c in name):
+            raise ProcessError(f"process: action {name[:60]!r} contains whitespace; remove the space; valid: {ACTION!r}")
         raise ProcessError(
             f"process: action {name[:60]!r} is not supported; {did_you_mean(name, [ACTION])}valid: {ACTION!r}"
         )
     fields: dict[str, object] = {}
     seen: set[str] = set()
     for token in tokens:
-        _check_spaces(token, "token")
         key, sep, text = token.partition("_")
+        _check_spaces(key, token)
         if not sep:
             raise ProcessError(
                 f"process: {token[:60]!r} is not a '<key>_<value>' pair; valid keys: {', '.join(KEYS)}"
@@ -250,12 +251,14 @@ def _parse_action(action: str) -> dict[str, object]:
     return fields
 
 
-def _check_spaces(token: str, what: str) -> None:
+def _check_spaces(key: str, token: str) -> None:
     """Whitespace is never part of the grammar; say so visibly instead of stripping
-    it (``' f_jpg'`` would otherwise read as the unknown key ``' f'``)."""
-    if token != token.strip() or any(c.isspace() for c in token):
+    it (``' f_jpg'`` would otherwise read as the unknown key ``' f'``, shown as
+    ``f``). Values keep their key-led messages, which quote them with ``repr``."""
+    if any(c.isspace() for c in key):
+        name = "".join(key.split()) or "process"
         raise ProcessError(
-            f"process: {what} {token[:60]!r} contains whitespace; remove the space "
+            f"{name[:60]}: {token[:60]!r} contains whitespace; remove the space "
             "(valid: '<key>_<value>' pairs separated by ',' with no spaces)"
         )
 
