@@ -139,7 +139,6 @@ def _prefix_kernel_warnings() -> None:
     logger = logging.getLogger("kernels")
     if not any(isinstance(h, _PrefixedOnce) for h in logger.handlers):
         logger.addHandler(_PrefixedOnce())
-        logger.propagate = False
 
 
 def _fail(message: str, code: int, error: BaseException, as_json: bool) -> int:
