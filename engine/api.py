@@ -11,16 +11,16 @@ import av
 import numpy as np
 
 from engine.decoder import Decoder, DecodeStats
-from engine.errors import UndecodableError, frees_on_failure
+from engine.errors import ProcessError, UndecodableError, frees_on_failure, shown
 from engine.parallel import decoder_count, parallel_targets
 from engine.imaging import frame_luma, quarter_turns, render_frame
 from engine.limits import check_stream
-from engine.params import Mode, Request, parse, to_process_string
+from engine.params import ACTION, Mode, Request, parse, to_process_string
 from engine.planner import Plan, StreamFacts, Target, decode_runs, plan
 from engine.probe import MediaInfo, choose_stream, open_source, probe
 from engine.result import Result, Snapshot
 from engine.select import Scorer, is_event, select_events
-from engine.writer import ImageWriter, Naming, confine, inside, naming, saveas_target
+from engine.writer import ImageWriter, Naming, check_writable, confine, inside, naming, saveas_target
 import kernels
 from kernels import hash_to_hex
 
@@ -46,8 +46,10 @@ def snapshot(
     ``allow_indirect``: let the source be a playlist, concat list or image-sequence
     pattern that opens other files (refused by default, SPEC §6; engine.sources).
     """
-    request = parse(process) if isinstance(process, str) else process
     source_name = os.fspath(source)
+    if isinstance(process, str):
+        _check_order(source_name, process)
+    request = parse(process) if isinstance(process, str) else process
     warnings = list(request.warnings)
     target_path, root = _resolve_target(request, target, storage_root, source_name, warnings)
     with closing(open_source(source_name, allow_indirect=allow_indirect)) as container:
@@ -58,6 +60,7 @@ def snapshot(
         names = naming(target_path, request.format, info.video_position, source_stem=_stem(source_name))
         warnings.extend(names.warnings)
         warnings.extend(info.warnings)
+        check_writable(names.template)  # before decoding: a refused folder costs no job
         with ImageWriter(request.format, request.quality) as writer:
             job = _Job(request, info, names, root, container, writer, allow_indirect=allow_indirect)
             job.stats.damaged |= info.damaged
@@ -85,6 +88,18 @@ def snapshot(
         frames_decoded=job.stats.frames_decoded,
         duration_ms=None if facts is None else facts.duration_ms,
     )
+
+
+def _check_order(source: str, process: str) -> None:
+    """A processing string given as the source (and so, most likely, the source as
+    the processing string) is named as such, not as an unknown action."""
+    looks_process = source.startswith(ACTION) and source[len(ACTION):len(ACTION) + 1] in ("", ",", "|")
+    if looks_process and not process.startswith(ACTION) and not os.path.exists(source):
+        raise ProcessError(
+            f"process {shown(process)} is not a processing string but source {shown(source)} is: "
+            "the arguments are swapped; the order is SOURCE PROCESS "
+            f"(snapshots {shown(process)} {shown(source)})"
+        )
 
 
 def _resolve_target(
@@ -130,6 +145,8 @@ class _Job:
     warnings: list[str] = field(default_factory=list)
     stats: DecodeStats = field(default_factory=DecodeStats)
     allow_indirect: bool = False
+    chosen: int | None = None
+    """m_dhash: how many events the selection chose (before a last-only cut)."""
 
     def cover(self) -> None:
         if self.request.mode is not Mode.INTER or self.request.start_ms or self.request.count or self.request.interval_ms:
@@ -159,8 +176,11 @@ class _Job:
                 f"{unvouched} snapshot(s) show pictures from before the stream's first keyframe (it starts mid-GOP): "
                 "they are decoded from references the file does not hold and may show concealment"
             )
-        if self.names.keeps_last_only and len(self.snapshots) == 1:
-            self.warnings.append(f"target {self.names.template!r} has an image suffix: only the last snapshot is kept")
+        asked = self.chosen if self.request.mode is Mode.DHASH else job_plan.planned
+        if self.names.keeps_last_only and asked is not None and asked > 1:
+            self.warnings.append(
+                f"target {self.names.template!r} has an image suffix: only the last of {asked} snapshots is kept"
+            )
 
     def _dhash(self, job_plan: Plan, facts: StreamFacts) -> None:
         """Score every candidate; write events at once when no later candidate can
@@ -179,6 +199,12 @@ class _Job:
         if streaming:
             return
         chosen = select_events([s for _, _, s in scored], self.request.threshold, self.request.count)
+        self.chosen = len(chosen)
+        if len(chosen) < self.request.count:
+            self.warnings.append(
+                f"m_dhash: only {len(chosen)} event(s) (the first candidate and those scoring above "
+                f"thr_{self.request.threshold}) of the num_{self.request.count} asked"
+            )
         if self.names.keeps_last_only:
             chosen = chosen[-1:]
         picks = [scored[i] for i in chosen]

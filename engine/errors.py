@@ -48,6 +48,10 @@ class IndirectSourceError(InputError, ValueError):
     list, an image-sequence pattern) and the caller has not allowed that (SPEC §6)."""
 
 
+class RemoteSourceError(InputError, ValueError):
+    """The source is a URL (``https://…``, ``s3://…``): only local files are read, for now."""
+
+
 class TargetError(SnapshotError, ValueError):
     """The output target is refused (escapes its root) or cannot be written."""
 

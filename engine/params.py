@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import enum
 from dataclasses import dataclass, field
 
@@ -123,6 +124,12 @@ class Request:
 # --- keys: text -> value, and the checks a value must pass ----------------------
 
 
+def did_you_mean(given: str, valid) -> str:
+    """``"did you mean 'inter'? "`` when ``given`` is a near miss of one of ``valid``, else ``""``."""
+    close = difflib.get_close_matches(given, list(valid), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 @dataclass(frozen=True)
 class _IntKey:
     field: str
@@ -137,7 +144,8 @@ class _IntKey:
     def parse(self, key: str, text: str) -> int:
         # isdigit() alone admits "٣" and "²": only ASCII digits are a number here.
         if not text or not text.isascii() or not text.isdigit() or len(text) > 10:
-            raise ProcessError(f"{key}: {text!r} is not an integer; valid: {self.valid}")
+            hint = "remove the space; " if text.strip() != text and text.strip().isdigit() else ""
+            raise ProcessError(f"{key}: {text!r} is not an integer; {hint}valid: {self.valid}")
         return self.check(key, int(text), shown=text)
 
     def check(self, key: str, value: object, *, shown: str | None = None) -> int:
@@ -156,7 +164,8 @@ class _ChoiceKey:
 
     def parse(self, key: str, text: str) -> object:
         if text not in self.values:
-            raise ProcessError(f"{key}: {text!r} is not valid; valid: {', '.join(self.values)}")
+            hint = "remove the space; " if text.strip() in self.values else did_you_mean(text, self.values)
+            raise ProcessError(f"{key}: {text!r} is not valid; {hint}valid: {', '.join(self.values)}")
         return self.values[text]
 
     def check(self, key: str, value: object) -> object:
@@ -214,18 +223,25 @@ def parse(process: str) -> Request:
 def _parse_action(action: str) -> dict[str, object]:
     name, *tokens = action.split(",")
     if name != ACTION:
-        raise ProcessError(f"process: action {name[:60]!r} is not supported; valid: {ACTION!r}")
+        if any(c.isspace() for c in name):
+            raise ProcessError(f"process: action {name[:60]!r} contains whitespace; remove the space; valid: {ACTION!r}")
+        raise ProcessError(
+            f"process: action {name[:60]!r} is not supported; {did_you_mean(name, [ACTION])}valid: {ACTION!r}"
+        )
     fields: dict[str, object] = {}
     seen: set[str] = set()
     for token in tokens:
         key, sep, text = token.partition("_")
+        _check_spaces(key, token)
         if not sep:
             raise ProcessError(
                 f"process: {token[:60]!r} is not a '<key>_<value>' pair; valid keys: {', '.join(KEYS)}"
             )
         spec = KEYS.get(key)
         if spec is None:
-            raise ProcessError(f"{key[:60]}: unknown key (value {text[:60]!r}); valid keys: {', '.join(KEYS)}")
+            raise ProcessError(
+                f"{key[:60]}: unknown key (value {text[:60]!r}); {did_you_mean(key, KEYS)}valid keys: {', '.join(KEYS)}"
+            )
         if key in seen:
             raise ProcessError(f"{key}: given twice ({text[:60]!r} the second time); give each key once")
         seen.add(key)
@@ -233,6 +249,18 @@ def _parse_action(action: str) -> dict[str, object]:
     if "format" not in fields:
         raise ProcessError("f: missing; the output format is required; valid: jpg, png, webp")
     return fields
+
+
+def _check_spaces(key: str, token: str) -> None:
+    """Whitespace is never part of the grammar; say so visibly instead of stripping
+    it (``' f_jpg'`` would otherwise read as the unknown key ``' f'``, shown as
+    ``f``). Values keep their key-led messages, which quote them with ``repr``."""
+    if any(c.isspace() for c in key):
+        name = "".join(key.split()) or "process"
+        raise ProcessError(
+            f"{name[:60]}: {token[:60]!r} contains whitespace; remove the space "
+            "(valid: '<key>_<value>' pairs separated by ',' with no spaces)"
+        )
 
 
 def _parse_saveas(text: str) -> tuple[SaveAs, str | None]:

@@ -100,6 +100,9 @@ class Plan:
     runs: tuple[DecodeRun, ...]
     keyframes_only: bool = False
     warnings: tuple[str, ...] = field(default=())
+    planned: int | None = None
+    """Targets the request asks for before a ``last_only`` cut (None: as many as
+    ``targets``); m_dhash's are chosen after scoring, so it is not cut here."""
 
 
 def plan(request: Request, facts: StreamFacts, *, last_only: bool = False) -> Plan:
@@ -125,6 +128,7 @@ def plan(request: Request, facts: StreamFacts, *, last_only: bool = False) -> Pl
         frames, requested = frames[: request.count], requested[: request.count]
     if frames.size == 0:
         warnings.append(f"no frame matches m_{request.mode.value} from ss_{request.start_ms}")
+    planned = int(frames.size)
     if last_only and request.mode is not Mode.DHASH and frames.size > 1:
         frames, requested = frames[-1:], requested[-1:]
     targets = tuple(Target(int(f), float(r)) for f, r in zip(frames, requested))
@@ -134,6 +138,7 @@ def plan(request: Request, facts: StreamFacts, *, last_only: bool = False) -> Pl
         runs=decode_runs(frames, facts.keyframe),
         keyframes_only=keyframes_only,
         warnings=tuple(warnings),
+        planned=planned,
     )
 
 

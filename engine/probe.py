@@ -10,6 +10,7 @@ decoded once and timed (:mod:`engine.timeline`).
 from __future__ import annotations
 
 import os
+import re
 from collections import deque
 from collections.abc import Callable
 from contextlib import closing
@@ -20,7 +21,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError
+from engine.errors import NotMediaError, NoVideoError, ProcessError, RemoteSourceError, SourceNotFoundError, shown
 from engine.planner import StreamFacts
 from engine.sources import open_options, refused_indirect
 from engine.timeline import SKIP_SAFE_CODECS, frame_step, leading_frames, packets, picture_timeline
@@ -67,10 +68,24 @@ class MediaInfo:
         return self.read_failure is not None or self.looks_truncated
 
 
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def url_scheme(name: str) -> str | None:
+    """The scheme of a URL source (``https``, ``s3``, ``rtmp`` …), None for a path."""
+    match = _URL.match(name)
+    return match.group(1).lower() if match else None
+
+
 def open_source(path: str | os.PathLike[str], *, allow_indirect: bool = False) -> av.container.InputContainer:
     """Open a media file for reading, translating every failure to an InputError;
     sources that open other files are refused unless allowed (engine.sources)."""
     name = os.fspath(path)
+    if not os.path.exists(name) and (scheme := url_scheme(name)) is not None:
+        raise RemoteSourceError(
+            f"source {shown(name)}: remote sources ({scheme}://) are not supported yet; "
+            "valid: a local file path (download the file first)"
+        )
     if not os.path.exists(name):
         raise SourceNotFoundError(f"source {name!r}: no such file")
     if os.path.isdir(name):

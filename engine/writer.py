@@ -69,6 +69,37 @@ def naming(target: str, image_format: ImageFormat, stream_position: int, *, sour
     return Naming(target, image_format, stream_position, keeps_last_only, tuple(warnings))
 
 
+def check_writable(template: str) -> None:
+    """Refuse a target whose folder cannot be written, before any decoding.
+
+    An existing folder is tried with a file created and removed at once (root
+    passes every permission check, a read-only mount does not); a missing one must
+    have an existing, writable folder above it, which the writer creates it in.
+    """
+    folder = os.path.dirname(template) or "."
+    if os.path.isdir(folder):
+        probe = temporary_name(os.path.join(folder, "probe"))
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError as ex:
+            raise TargetError(
+                f"target {shown(template)}: folder {shown(folder)} cannot be written ({ex.strerror or ex}); "
+                "valid: a target in a writable folder"
+            ) from ex
+        os.close(fd)
+        os.unlink(probe)
+        return
+    above = os.path.abspath(folder)
+    while not os.path.lexists(above):
+        above = os.path.dirname(above)
+    if not os.path.isdir(above) or not os.access(above, os.W_OK | os.X_OK):
+        why = "is not a folder" if not os.path.isdir(above) else "cannot be written"
+        raise TargetError(
+            f"target {shown(template)}: folder {shown(folder)} cannot be created: {shown(above)} {why}; "
+            "valid: a target in a writable folder"
+        )
+
+
 def saveas_target(saveas: SaveAs, storage_root: str) -> str:
     """The target path of ``sys/saveas``: ``<root>/<bucket>/<object>``, refusing escapes."""
     bucket = saveas.bucket

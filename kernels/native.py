@@ -112,7 +112,7 @@ def _load_aot():
         raise RuntimeError(f"SNAPSHOTS_KERNELS=aot, but {why}; {_REBUILD}")
     # Not asked for: say so once, where an operator will see it.
     logging.getLogger(__name__).warning("%s; the kernels run on Numba's JIT (about 0.5 s more "
-                                        "to start each process). %s", why, _REBUILD)
+                                        "to start each process); %s", why, _REBUILD)
     return None, why
 
 

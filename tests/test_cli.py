@@ -114,3 +114,98 @@ def test_refused_target_exits_4(tmp_path):
     assert done.returncode == 4
     assert "o: object '../escape' climbs out" in done.stderr
     assert list((tmp_path / "bucket").iterdir()) == []
+
+
+# --- issue #16: help that teaches, errors that point the way --------------------------
+
+
+def test_help_lists_subcommands_keys_and_an_example_per_mode():
+    done = cli("--help")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    for word in ("serve", "batch", "--version", "--json"):
+        assert word in text
+    for key in ("f ", "m ", "ss ", "inter ", "num ", "thr ", "w, h", "scaletype ", "q ", "sm ", "vs "):
+        assert f"\n  {key}" in text, key
+    for mode in ("inter_10000", "m_key", "m_avg", "m_dhash"):
+        assert re.search(rf"snapshots \S+ '[^']*{mode}", text), mode
+    assert "exit codes" in text
+
+
+def test_version():
+    from importlib.metadata import version
+
+    done = cli("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"snapshots {version('snapshots-engine')}"
+
+
+def test_help_of_the_package_shows_its_public_surface():
+    import pydoc
+
+    import engine
+
+    text = pydoc.render_doc(engine, renderer=pydoc.plaintext)
+    assert "Public surface" in text and "snapshots SOURCE PROCESS" in text
+    assert "RemoteSourceError" in engine.__all__ and "__version__" in engine.__all__
+    assert all(hasattr(engine, name) for name in engine.__all__)
+
+
+def _one_error_line(done) -> str:
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("snapshots: error: ")
+    return lines[0]
+
+
+def test_swapped_arguments_are_named(tmp_path):
+    done = cli("video/snapshots,f_jpg,inter_10000", MAIN, "-o", str(tmp_path / "x"))
+    assert done.returncode == 2
+    line = _one_error_line(done)
+    assert "swapped" in line and "SOURCE PROCESS" in line and "h264_bframes.mp4" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url", ["https://example.com/clip.mp4", "http://h/c.mp4", "s3://bucket/clip.mp4"])
+def test_url_sources_are_refused_as_remote(tmp_path, url):
+    done = cli(url, "video/snapshots,f_jpg", "-o", str(tmp_path / "x"))
+    assert done.returncode == 3
+    line = _one_error_line(done)
+    assert url in line and "remote sources" in line and "not supported yet" in line
+    assert "no such file" not in line
+
+
+def test_unwritable_target_folder_is_refused_before_decoding(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    # m_inter every frame: ~900 decodes if the folder were found only at the first write.
+    done = cli(MAIN, "video/snapshots,f_jpg,inter_0", "-o", str(blocker / "sub" / "clip"), "--json")
+    assert done.returncode == 4
+    line = _one_error_line(done)
+    assert "cannot be created" in line and "is not a folder" in line
+    assert json.loads(done.stdout)["error"]["class"] == "TargetError"
+
+
+def test_json_failure_is_one_error_object(tmp_path):
+    done = cli(MAIN, "video/snapshots,f_jpg,inetr_10000", "-o", str(tmp_path / "x"), "--json")
+    assert done.returncode == 2
+    line = _one_error_line(done)
+    error = json.loads(done.stdout)["error"]
+    assert error == {"class": "ProcessError", "message": line.removeprefix("snapshots: error: "), "exit": 2}
+    assert "did you mean 'inter'?" in error["message"]
+
+
+def test_one_snapshot_into_one_file_gives_no_last_only_warning(tmp_path):
+    done = cli(MAIN, "video/snapshots,f_jpg,m_avg,num_1", "-o", str(tmp_path / "one.jpg"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    done = cli(MAIN, "video/snapshots,f_jpg,m_avg,num_3", "-o", str(tmp_path / "one.jpg"))
+    assert done.returncode == 0, done.stderr
+    assert "only the last of 3 snapshots is kept" in done.stderr
+
+
+def test_dhash_fewer_events_than_num_warns(tmp_path):
+    done = cli(str(SAMPLE_DIR / "scenes.mp4"), "video/snapshots,f_jpg,m_dhash,thr_99,num_5", "-o", str(tmp_path / "d"))
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.split()) == 1
+    assert "snapshots: warning: m_dhash: only 1 event(s)" in done.stderr and "num_5" in done.stderr

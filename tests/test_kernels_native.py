@@ -251,3 +251,64 @@ def test_a_cli_job_on_the_compiled_loops_never_imports_numba(tmp_path, sample):
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_DISABLE_JIT", "SNAPSHOTS_KERNELS")}
     subprocess.run([sys.executable, "-c", code, str(sample("h264_bframes.mp4")), str(tmp_path / "out")],
                    cwd=REPO, env=env, check=True)
+
+
+# --- issue #16: installs without a C compiler ------------------------------------------
+
+
+def _project_copy(tmp_path: Path) -> Path:
+    """The files setup.py builds from, without any compiled module."""
+    import shutil
+
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, copy / name)
+    ignore = shutil.ignore_patterns("__pycache__", "_native_aot*", "*.nbi", "*.nbc")
+    for package in ("kernels", "engine"):
+        shutil.copytree(REPO / package, copy / package, ignore=ignore)
+    return copy
+
+
+@pytest.mark.parametrize("inplace", [True, False], ids=["editable (build_ext --inplace)", "regular (build_ext)"])
+def test_build_without_a_c_compiler_falls_back_to_the_jit(tmp_path, inplace):
+    """``pip install -e .`` runs build_ext in place and then copied a module that
+    was never built ("can't copy … doesn't exist"); both installs must succeed."""
+    project = _project_copy(tmp_path)
+    env = {**os.environ, "CC": str(tmp_path / "no-such-compiler"), "CXX": str(tmp_path / "no-such-compiler")}
+    command = [sys.executable, "setup.py", "build_ext", *(["--inplace"] if inplace else [])]
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "kernels._native_aot not built, the kernels will use Numba's JIT" in done.stderr
+    assert not list(project.rglob("_native_aot*"))
+    # What was built runs, on the JIT, and says why.
+    probe = (
+        "import sys\n"
+        "# Not the module of the checkout the test environment is installed from.\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, '__module__', '').startswith('__editable__')]\n"
+        "from kernels import native\n"
+        "print(native.backend())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_DISABLE_JIT", "SNAPSHOTS_KERNELS")}
+    env["PYTHONPATH"] = str(project)
+    ran = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert ran.stdout.strip().startswith("jit (kernels._native_aot is not built"), ran.stderr
+
+
+def test_the_cli_says_once_and_prefixed_that_the_jit_runs(tmp_path, sample):
+    code = (
+        "import sys\n"
+        "sys.modules['kernels._native_aot'] = None  # as where no C compiler was at install\n"
+        "from engine.cli import main\n"
+        "for n in (1, 2):\n"
+        "    assert main([sys.argv[1], 'video/snapshots,f_jpg,num_2,w_64,h_64', '-o', f'{sys.argv[2]}/r{n}']) == 0\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_DISABLE_JIT", "SNAPSHOTS_KERNELS")}
+    done = subprocess.run([sys.executable, "-c", code, sample("h264_bframes.mp4"), str(tmp_path)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert [line for line in lines if "_native_aot" in line] == [
+        line for line in lines if line.startswith("snapshots: warning: kernels._native_aot is not built")
+    ]
+    assert len(lines) == 1, lines

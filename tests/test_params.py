@@ -701,3 +701,48 @@ def test_very_long_strings(length, piece):
 @given(st.text(min_size=2000, max_size=10_000))
 def test_long_random_text(text):
     strict_parse(text)
+
+
+# --- issue #16: messages that point the way ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,pattern",
+    [
+        (f"{A},f_jpg,inetr_10000", r"^inetr: unknown key .*did you mean 'inter'\? valid keys: ss, f"),
+        (f"{A},f_jpg,scaltype_crop", r"^scaltype: unknown key .*did you mean 'scaletype'\?"),
+        (f"{A},f_jgp", r"^f: 'jgp' is not valid; did you mean 'jpg'\? valid: jpg, png, webp"),
+        (f"{A},f_jpg,m_dhsh", r"^m: 'dhsh' is not valid; did you mean 'dhash'\? valid: inter, key, avg, dhash"),
+        (f"{A},f_jpg,scaletype_fil", r"^scaletype: 'fil' is not valid; did you mean '(fill|fit)'\?"),
+        ("video/snapshot,f_jpg", r"^process: action 'video/snapshot' is not supported; did you mean 'video/snapshots'\?"),
+    ],
+)
+def test_near_misses_get_did_you_mean(text, pattern):
+    with pytest.raises(ProcessError, match=pattern):
+        parse(text)
+
+
+def test_far_misses_get_no_guess():
+    with pytest.raises(ProcessError) as caught:
+        parse(f"{A},f_jpg,zzzzz_1")
+    assert "did you mean" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text,pattern",
+    [
+        # The issue's case: the key read as ' f' and was shown as "f: unknown key".
+        (f"{A}, f_jpg", r"^f: ' f_jpg' contains whitespace; remove the space"),
+        (f"{A},f_jpg ,w_100", r"^f: 'jpg ' is not valid; remove the space; valid: jpg, png, webp"),
+        (f"{A},f_jpg,w_ 100", r"^w: ' 100' is not an integer; remove the space; valid: an integer 32–4096"),
+        (f"{A},f_jpg,m _key", r"^m: 'm _key' contains whitespace; remove the space"),
+        ("video/snapshots ,f_jpg", r"^process: action 'video/snapshots ' contains whitespace; remove the space"),
+    ],
+)
+def test_whitespace_inside_the_string_is_reported_visibly(text, pattern):
+    with pytest.raises(ProcessError, match=pattern):
+        parse(text)
+
+
+def test_whitespace_around_the_whole_string_is_still_stripped():
+    assert parse(f"  {A},f_jpg\n") == parse(f"{A},f_jpg")
