@@ -79,7 +79,8 @@ class PictureTimes:
     stamps: list[int]
     """One time per picture, strictly ascending."""
     jumps: int
-    """Times at or before the previous picture's, made continuous."""
+    """Times at or before the previous picture's, made continuous (a repeat at the
+    last picture not counted)."""
     untimed_last: bool
     """The last picture had no time of its own (a flushed packed B-frame)."""
 
@@ -123,7 +124,9 @@ def picture_times(raw: list[tuple[int | None, int | None, int]], step: int) -> P
             if stamps and stamp <= stamps[-1]:
                 offset += stamps[-1] + frame - stamp
                 stamp = stamps[-1] + frame
-                jumps += 1
+                # The last picture, flushed from the decoder, may repeat a time: a
+                # decoder's stray, not a second segment worth a warning.
+                jumps += len(stamps) < len(raw) - 1
         stamps.append(stamp)
     return PictureTimes(stamps, jumps, untimed)
 

@@ -200,3 +200,4 @@ def test_whole_files_do_not_look_damaged(media, name):
     with open_source(path) as container:
         info = probe(container, reopen=lambda: open_source(path))
     assert not info.looks_truncated and not info.looks_damaged
+
