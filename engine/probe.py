@@ -43,9 +43,6 @@ class MediaInfo:
     """Frame times; None for a cover picture."""
     container_duration_ms: float | None
     """What the header claims, kept only to report disagreement."""
-    read_failure: tuple[object, ...] | None = None
-    """Where the scan's read failed (a damaged tail; frames past it are unknown), as
-    :func:`read_failure_key` names it; None when the stream read to its end."""
     header_frames: int = 0
     """Frames the container header lists (0: not given)."""
     packets_read: int = 0
@@ -56,16 +53,20 @@ class MediaInfo:
     damaged: frozenset[object] = frozenset()
     """Failed reads and packets met while probing (damage names as the decoder's)."""
     warnings: tuple[str, ...] = ()
+    looks_damaged: bool = False
+    """A read failed, or the file looks truncated, before any picture was decoded:
+    every decode of the job (the picture timeline's too) is then careful (one
+    decoder, slice threads), so all passes see the same pictures."""
 
     @property
     def looks_truncated(self) -> bool:
         """The header lists more frames than the file holds packets for."""
-        return self.packets_read > 0 and self.header_frames > self.packets_read
+        return looks_truncated(self.header_frames, self.packets_read)
 
-    @property
-    def looks_damaged(self) -> bool:
-        """A read failed while probing, or the file looks truncated."""
-        return self.read_failure is not None or self.looks_truncated
+
+def looks_truncated(header_frames: int, packets_read: int) -> bool:
+    """The header lists more frames than the file holds packets for."""
+    return 0 < packets_read < header_frames
 
 
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -158,18 +159,18 @@ def probe(
     read = 0
     doubtful_end = True
     if reason is None:
-        facts, reason, read, doubtful_end = scan(container, stream, name, damaged)
+        facts, reason, read, doubtful_end = scan(container, stream, damaged)
+    # Decided once, before any decoding: the scan's damage is failed reads only.
+    careful = bool(damaged) or looks_truncated(stream.frames or 0, read)
     if reason is None:
         # The job's decoder inherits this context: frame threads are the fast path,
         # slice threads lose nothing when a damaged packet ends the stream.
-        stream.codec_context.thread_type = "SLICE" if damaged or stream.frames > read else "AUTO"
+        stream.codec_context.thread_type = "SLICE" if careful else "AUTO"
         facts, reason = settle_ends(container, stream, facts, reopen, doubtful_end=doubtful_end)
     warnings: tuple[str, ...] = ()
     if reason is not None:
-        forward = reopen() if reopen is not None else _rewound(container, None)
+        forward = reopen() if reopen is not None else _rewound(container)
         try:
-            # The job decodes carefully exactly when MediaInfo.looks_damaged says so.
-            careful = any(d[0] == "read" for d in damaged) or (0 < read < (stream.frames or 0))
             timeline = picture_timeline(forward, forward.streams[stream.index], damaged, careful=careful)
         finally:
             if forward is not container:
@@ -180,10 +181,9 @@ def probe(
                 f"source {name!r}: timestamps jump back {timeline.jumps} time(s) (concatenated segments or a "
                 "wrap): made one continuous timeline in file order",
             )
-    read_failure = next((d for d in damaged if d[0] == "read"), None)
     return MediaInfo(
-        **info, is_cover=False, facts=facts, read_failure=read_failure, header_frames=stream.frames or 0,
-        packets_read=read, read_forward=reason, damaged=frozenset(damaged), warnings=warnings,
+        **info, is_cover=False, facts=facts, header_frames=stream.frames or 0, packets_read=read,
+        read_forward=reason, damaged=frozenset(damaged), warnings=warnings, looks_damaged=careful,
     )
 
 
@@ -215,15 +215,10 @@ def untrusted_packets(container: av.container.InputContainer, stream: av.video.s
     return None
 
 
-def _rewound(container: av.container.InputContainer, reopen: Callable[[], av.container.InputContainer] | None) -> av.container.InputContainer:
-    """The container at its start: seek back, or a fresh one where that fails."""
-    try:
-        container.seek(0, backward=True)
-        return container
-    except av.error.FFmpegError:
-        if reopen is None:
-            raise
-        return reopen()
+def _rewound(container: av.container.InputContainer) -> av.container.InputContainer:
+    """The container, sought back to its start (for callers with no way to reopen it)."""
+    container.seek(0, backward=True)
+    return container
 
 
 class Scan(NamedTuple):
@@ -242,9 +237,7 @@ class Scan(NamedTuple):
 TAIL_PACKETS = 16
 
 
-def scan(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str, damaged: set[object]
-) -> Scan:
+def scan(container: av.container.InputContainer, stream: av.video.stream.VideoStream, damaged: set[object]) -> Scan:
     """Every frame's pts and keyframe flag from a demux pass over the chosen stream
     (no decoding), or why the packets cannot be the timeline."""
     pts: list[int] = []
@@ -335,7 +328,7 @@ def settle_ends(
             fresh_stream.codec_context.thread_type = stream.codec_context.thread_type
             head = [t for t, _ in _decoded_pictures(fresh, fresh_stream, stop_after=count)]
     else:
-        head = [t for t, _ in _decoded_pictures(_rewound(container, None), stream, stop_after=count)]
+        head = [t for t, _ in _decoded_pictures(_rewound(container), stream, stop_after=count)]
     if not head:
         return None, "no picture decodes from the start"
     if any(t not in known for t in head) or head != sorted(head):
