@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 
@@ -52,17 +53,19 @@ def snapshot(
     request = parse(process) if isinstance(process, str) else process
     warnings = list(request.warnings)
     target_path, root = _resolve_target(request, target, storage_root, source_name, warnings)
-    with closing(open_source(source_name, allow_indirect=allow_indirect)) as container:
+    # Every container of the job (the probe's fresh opens, each decoder's) opens the
+    # source the same way.
+    reopen = functools.partial(open_source, source_name, allow_indirect=allow_indirect)
+    with closing(reopen()) as container:
         _, stream = choose_stream(container, request.stream, source_name)
         check_stream(container, stream.index, request, source_name)  # SPEC §3: before any decoding
-        info = probe(container, position=request.stream,
-                     reopen=lambda: open_source(source_name, allow_indirect=allow_indirect))
+        info = probe(container, position=request.stream, reopen=reopen)
         names = naming(target_path, request.format, info.video_position, source_stem=_stem(source_name))
         warnings.extend(names.warnings)
         warnings.extend(info.warnings)
         check_writable(names.template)  # before decoding: a refused folder costs no job
         with ImageWriter(request.format, request.quality) as writer:
-            job = _Job(request, info, names, root, container, writer, allow_indirect=allow_indirect)
+            job = _Job(request, info, names, root, container, writer, reopen)
             job.stats.damaged |= info.damaged
             if info.is_cover:
                 job.cover()
@@ -141,10 +144,11 @@ class _Job:
     bucket: str | None
     container: av.container.InputContainer
     writer: ImageWriter
+    reopen: Callable[[], av.container.InputContainer]
+    """Opens the source anew (a decoder's own container)."""
     snapshots: list[Snapshot] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     stats: DecodeStats = field(default_factory=DecodeStats)
-    allow_indirect: bool = False
     chosen: int | None = None
     """m_dhash: how many events the selection chose (before a last-only cut)."""
 
@@ -225,7 +229,7 @@ class _Job:
             keyframes_only=keyframes_only,
             careful=self.info.looks_damaged,
             stats=self.stats,
-            reopen=lambda: open_source(self.info.path, allow_indirect=self.allow_indirect),
+            reopen=self.reopen,
         )
 
     def _decode(self, job_plan: Plan, facts: StreamFacts) -> Iterator[tuple[Target, av.VideoFrame]]:
@@ -235,7 +239,7 @@ class _Job:
         single = job_plan.keyframes_only or self.info.looks_damaged or facts.forward
         workers = 1 if single else decoder_count(len(job_plan.runs))
         if workers > 1:
-            targets = parallel_targets(lambda: open_source(self.info.path, allow_indirect=self.allow_indirect), self.info.stream_index,
+            targets = parallel_targets(self.reopen, self.info.stream_index,
                                        job_plan, facts, self.stats, workers)
         else:
             targets = self._decoder(keyframes_only=job_plan.keyframes_only).targets(job_plan, facts)
