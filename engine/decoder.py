@@ -1,29 +1,55 @@
-"""Decode exactly the frames a plan names, with PyAV.
+"""Decode the frames that answer a plan's target times, with PyAV.
 
-Each decode run seeks to the keyframe before its first target and decodes forward,
-matching frames by pts (never by a frame counter: seeks after B-frames or open GOPs
-land where they land). "The frame at t" is the last decoded frame whose pts ≤ the
-target's pts, so a target whose own packet never yields a frame still gets the
-frame a player would show.
+The decoder owns the *how*: it groups the target times into decode runs (one
+seek each, :func:`decode_runs`), seeks to the keyframe before each run, reads
+forward and resolves every time to the last picture whose pts ≤ it, by pts,
+while reading (:mod:`engine.resolver`): never by a frame counter, since seeks
+after B-frames or open GOPs land where they land. A target whose own picture
+never decodes gets the picture shown before it, as a player would show.
 """
 
 from __future__ import annotations
 
+import bisect
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import av
-import numpy as np
 
 from engine.errors import UndecodableError
-from engine.planner import DecodeRun, Plan, StreamFacts
+from engine.planner import Plan, StreamFacts, TargetTimes
+from engine.resolver import Decision, RunResolver, timeline_hits
 from engine.timeline import SKIP_SAFE_CODECS, packets, pictures
 
-
-#: Packets a run may read beyond the frames its plan spans before it gives up
+#: Packets a run may read beyond the frames its times span before it gives up
 #: (broken timestamps must not turn a 5-frame run into a read of the whole file).
 RUN_SLACK_PACKETS = 300
+#: A seek costs about this many decoded frames (demuxer seek, decoder flush and
+#: refill of its frame threads); seeking ahead pays only when it skips more.
+SEEK_COST_FRAMES = 4
+
+
+@dataclass(frozen=True)
+class DecodeRun:
+    """Seek to seek point ``seek`` (None: the stream's start), decode forward and
+    answer the targets in [``low``, ``high``) (None: to the end)."""
+
+    seek: int | None
+    low: int
+    high: int | None
+
+
+class Resolved(NamedTuple):
+    """A target time and the frame that answers it."""
+
+    time: int
+    """The first target time the frame answers (in the plan's clock unit)."""
+    frame: av.VideoFrame
+    keyframe: bool
+    """The container's key flag for the frame (what m_key counts)."""
 
 
 @dataclass
@@ -48,23 +74,75 @@ class DecodeStats:
         self.damaged |= other.damaged
 
 
-def given_once(
-    found: Iterable[tuple[int, av.VideoFrame]], stats: DecodeStats
-) -> Iterator[tuple[int, av.VideoFrame]]:
-    """The (target index, frame) pairs of a plan, each frame given at most once:
-    when damage makes a target fall back on a frame already given (its own never
-    decodes), that target is missed."""
+def decode_runs(times: TargetTimes, facts: StreamFacts, *, per_keyframe: bool = False,
+                seek_cost: int = SEEK_COST_FRAMES) -> tuple[DecodeRun, ...]:
+    """Group the target times into runs: a run seeks to the last seek point at or
+    before its first target and decodes forward; the next target starts a new run
+    only when a seek point after the run's last target lets the decoder skip more
+    than ``seek_cost`` frames (so dense targets make one long run, not a seek per
+    GOP). ``per_keyframe``: a run per keyframe (keyframe-only decoding, where every
+    keyframe is a seek point, reads nothing between keyframes)."""
+    clock = times.clock
+    points = [clock.of_pts(int(p)) for p in facts.seek_points]
+    skip = seek_cost * clock.of_pts(facts.start_pts + facts.frame_ticks)
+    runs: list[DecodeRun] = []
+    target = times.next_at_or_after(0)
+    while target is not None:
+        key = bisect.bisect_right(points, target) - 1
+        low = target
+        while True:
+            boundary = points[key + 1] if key + 1 < len(points) else None
+            following = None if boundary is None else times.next_at_or_after(boundary)
+            if following is None:
+                runs.append(DecodeRun(None if key < 0 else key, low, None))
+                return tuple(runs)
+            last = times.last_before(boundary)
+            ahead = bisect.bisect_right(points, following) - 1
+            if per_keyframe or points[ahead] - (low if last is None else last) > skip:
+                # A run per keyframe answers up to the next keyframe: no target
+                # lies between it and the next run's first.
+                runs.append(DecodeRun(None if key < 0 else key, low, boundary if per_keyframe else following))
+                target = following
+                break
+            key = ahead
+    return tuple(runs)
+
+
+def given_once(found: Iterable[Resolved], stats: DecodeStats) -> Iterator[Resolved]:
+    """Each frame at most once: when damage makes a target fall back on a frame
+    already given (its own never decodes), that target is missed."""
     given: set[int] = set()
-    for index, frame in found:
-        if frame.pts in given:
+    for resolved in found:
+        if resolved.frame.pts in given:
             stats.missed_targets += 1
             continue
-        given.add(frame.pts)
-        yield index, frame
+        given.add(resolved.frame.pts)
+        yield resolved
+
+
+def resolve(
+    plan: Plan, facts: StreamFacts, *, open_container: Callable[[], av.container.InputContainer],
+    container: av.container.InputContainer, stream_index: int, careful: bool, stats: DecodeStats,
+) -> Iterator[Resolved]:
+    """The frames that answer the plan's times, in time order, each once: decoded
+    by one decoder, or by one per core when the plan makes several runs."""
+    from engine.parallel import decoder_count, parallel_resolve
+
+    decoder = Decoder(container, stream_index, keyframes_only=plan.keyframes_only, careful=careful,
+                      stats=stats, reopen=open_container)
+    if facts.forward:
+        return given_once(decoder.forward(plan, facts), stats)
+    runs = decode_runs(plan.times, facts, per_keyframe=plan.keyframes_only and facts.keyframes_listed)
+    # Damaged files stay on one careful decoder: its damage accounting and slice
+    # threads are what the hostile-input tests pin down.
+    workers = 1 if plan.keyframes_only or careful else decoder_count(len(runs))
+    if workers > 1:
+        return parallel_resolve(open_container, stream_index, plan, facts, runs, stats, workers)
+    return given_once((r for run in runs for r in decoder.run(run, plan, facts)), stats)
 
 
 class Decoder:
-    """One decoder per job (PyAV codec contexts are not shared across threads)."""
+    """One decoder (PyAV codec contexts are never shared across threads)."""
 
     def __init__(
         self,
@@ -95,113 +173,170 @@ class Decoder:
             self._skip_untargeted = "NONKEY" if keyframes_only else "NONREF"
         else:
             self._skip_untargeted = "DEFAULT"
+        self._keyframes_only = keyframes_only
         self._context.skip_frame = self._skip_untargeted
         self.stats = stats if stats is not None else DecodeStats()
-        self._prefer_dts = False
+        self._prefer_alternate = False
 
-    def targets(self, plan: Plan, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
-        """(target frame index, decoded frame) for every target of the plan, in
-        order, each frame once (:func:`given_once`)."""
-        if facts.forward:
-            return given_once(self._forward(plan, facts), self.stats)
-        found = (pair for run in plan.runs for pair in self.run(run, facts))
-        return given_once(found, self.stats)
+    def cover(self, name: str) -> av.VideoFrame:
+        """The attached picture of an audio file."""
+        self._context.skip_frame = "DEFAULT"
+        for packet in packets(self._container, self._stream, self.stats.damaged):
+            for frame in self._decoded(self._fed(packet)):
+                return frame
+        for frame in self._decoded_drain():
+            return frame
+        raise UndecodableError(f"source {name!r}: the cover picture cannot be decoded")
 
-    def _forward(self, plan: Plan, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
+    # --- read forward -------------------------------------------------------------
+
+    def forward(self, plan: Plan, facts: StreamFacts) -> Iterator[Resolved]:
         """Targets found by their position in the decode from the start, the same
         sequence :func:`engine.timeline.picture_timeline` timed; each frame is
         given its time on that timeline."""
-        wanted = sorted({t.frame for t in plan.targets})
-        if not wanted:
+        timeline = facts.timeline
+        hits = timeline_hits(plan.times, timeline, facts, keyframes_only=plan.keyframes_only,
+                             first_key_covers=_first_key_covers(plan))
+        wanted = next(hits, None)
+        if wanted is None:
             return
         container = self._reopen() if self._reopen is not None else self._container
         if container is self._container:
             self._seek(None)
         with closing(container) if container is not self._container else nullcontext(container):
             stream = container.streams[self._stream.index]
-            position = 0
             for ordinal, frame in enumerate(pictures(container, stream, self.stats.damaged, careful=self._careful)):
                 self.stats.frames_decoded += 1
                 if frame.is_corrupt:
                     self.stats.damaged.add(("frame", ordinal))
-                if ordinal == wanted[position]:
-                    frame.pts = int(facts.pts[ordinal])
-                    yield ordinal, frame
-                    position += 1
-                    if position == len(wanted):
+                if ordinal == wanted.pts:
+                    frame.pts = int(timeline.pts[ordinal])
+                    yield Resolved(wanted.time, frame, wanted.keyframe)
+                    wanted = next(hits, None)
+                    if wanted is None:
                         return
-        self.stats.missed_targets += len(wanted) - position
+        self.stats.missed_targets += 1 + sum(1 for _ in hits)
 
-    def cover(self) -> av.VideoFrame:
-        """The attached picture of an audio file."""
-        self._context.skip_frame = "DEFAULT"
-        for frame in self._frames(None):
-            return frame
-        raise UndecodableError(f"source {self._container.name!r}: the cover picture cannot be decoded")
+    # --- decode runs ---------------------------------------------------------------
 
-    def run(self, run: DecodeRun, facts: StreamFacts) -> Iterator[tuple[int, av.VideoFrame]]:
-        """(target frame index, frame) for each target of one decode run, in order;
-        a frame may come twice when damage makes two targets fall back on it."""
-        pending = [(frame, int(facts.pts[frame])) for frame in run.frames]
-        wanted = {pts for _, pts in pending}
-        for rung, seek_to, keyframe in self._seek_ladder(run.seek_frame, facts):
+    def run(self, run: DecodeRun, plan: Plan, facts: StreamFacts) -> Iterator[Resolved]:
+        """The frames answering one run's targets, in order; a frame may come
+        twice when damage makes two targets fall back on it."""
+        times = plan.times
+        for rung, seek_to, keyframe in self._seek_ladder(run, plan, facts):
             self._seek(seek_to)
-            first = 0 if keyframe is None else keyframe
-            budget = run.frames[-1] - first + 1 + RUN_SLACK_PACKETS
-            # The first picture after a seek is the keyframe (or a picture before
-            # it): one after it means the seek landed late, or the demuxer gave
-            # the keyframe a later picture's time (MPEG-PS right after a seek).
-            latest = pending[0][1] if keyframe is None else min(pending[0][1], int(facts.pts[keyframe]))
-            landed = False
-            previous: av.VideoFrame | None = None
-            for frame in self._frames(wanted, budget):
-                pts = frame.pts
-                if pts is None:
-                    continue
-                if previous is None and pts > latest:
-                    break  # landed late: try the next rung
-                if not landed:
-                    landed = True
-                    if rung != "start":
-                        self._prefer_dts = rung == "dts"
-                while pending and pts > pending[0][1]:
-                    yield pending.pop(0)[0], previous
-                if pending and pts == pending[0][1]:
-                    yield pending.pop(0)[0], frame
-                if not pending:
-                    return
-                previous = frame
-            if landed:
-                # End of stream (or of the run's budget): the last frame is shown
-                # until the end.
-                for index, _ in pending:
-                    yield index, previous
+            resolver = RunResolver(times, facts, low=run.low, high=run.high, keyframes_only=plan.keyframes_only,
+                                   first_key_covers=_first_key_covers(plan))
+            closes = None
+            if (keyframe is not None and keyframe == run.seek and self._keyframes_only and facts.keyframes_listed
+                    and keyframe + 1 < facts.seek_points.size):
+                # Landed on the run's own keyframe, the next one known: nothing
+                # between can answer.
+                closes = (int(facts.seek_points[keyframe]), times.clock.of_pts(int(facts.seek_points[keyframe + 1])))
+            start = facts.start_pts if keyframe is None else int(facts.seek_points[keyframe])
+            budget = None if run.high is None else (
+                (times.clock.to_ticks(run.high) - start) // facts.frame_ticks + 1 + RUN_SLACK_PACKETS)
+            attempt = _Attempt(rung, run, times, resolver, self.stats, closes)
+            yield from self._attempt(attempt, budget, check_landing=seek_to is not None)
+            if attempt.landed:
+                if rung in ("point", "alternate"):
+                    self._prefer_alternate = rung == "alternate"
                 return
         # Nothing decodable reaches these targets: skip them, the job goes on.
-        self.stats.missed_targets += len(pending)
+        self.stats.missed_targets += 1
 
-    def _seek_ladder(self, keyframe: int, facts: StreamFacts) -> list[tuple[str, int | None, int | None]]:
-        """(rung, where to seek, the keyframe it should land on), best guess first:
-        demuxers index by pts (MP4, Matroska) or by dts (MPEG-TS); an earlier
-        keyframe serves open GOPs and demuxers that mislabel the first picture after
-        a seek; the file's start always works. The rung that last landed goes first."""
-        by_pts = int(facts.pts[keyframe])
-        by_dts = by_pts if facts.dts is None else int(facts.dts[keyframe])
-        ladder: list[tuple[str, int | None, int | None]] = [("pts", by_pts, keyframe)]
-        if by_dts != by_pts:
-            ladder.insert(1 if not self._prefer_dts else 0, ("dts", by_dts, keyframe))
-        earlier = np.flatnonzero(facts.keyframe[:keyframe])
-        if earlier.size:
-            before = int(earlier[-1])
-            stamp = int(facts.pts[before]) if facts.dts is None else min(int(facts.dts[before]), int(facts.pts[before]))
-            ladder.append(("earlier", stamp, before))
+    def _seek_ladder(self, run: DecodeRun, plan: Plan, facts: StreamFacts) -> list[tuple[str, int | None, int | None]]:
+        """(rung, where to seek, the seek point it stands for), best guess first.
+        Where the seek points are decode times (an MP4 index), the demuxer finds
+        the keyframe shown at or before a time: the run's first target's own time
+        first (m_key's: just before the next keyframe). Then the point itself
+        (demuxers index by pts, as Matroska, or by decode time, as MPEG-TS), its
+        alternate, an earlier keyframe (open GOPs, demuxers that mislabel the first
+        picture after a seek), and the file's start, which always works. The
+        rung that last landed goes first."""
+        point = run.seek
+        if point is None:
+            return [("start", None, None)]
+        ladder: list[tuple[str, int | None, int | None]] = [("point", int(facts.seek_points[point]), point)]
+        if facts.seek_alternates is not None and facts.seek_alternates[point] != facts.seek_points[point]:
+            ladder.insert(0 if self._prefer_alternate else 1, ("alternate", int(facts.seek_alternates[point]), point))
+        if facts.seek_by_time:
+            if getattr(plan.times, "from_first", False):
+                upto = int(facts.seek_points[point + 1]) - 1 if point + 1 < facts.seek_points.size else facts.last_pts
+            else:
+                upto = plan.times.clock.to_ticks(plan.times.next_at_or_after(run.low))
+            if upto is not None and upto > int(facts.seek_points[point]):
+                ladder.insert(0, ("time", upto, point))
+        if point > 0:
+            before = int(facts.seek_points[point - 1])
+            if facts.seek_alternates is not None:
+                before = min(before, int(facts.seek_alternates[point - 1]))
+            ladder.append(("earlier", before, point - 1))
         return [*ladder, ("start", None, None)]
 
-    def _packets(self, budget: int | None) -> Iterator[av.Packet]:
+    def _attempt(self, attempt: _Attempt, budget: int | None, *, check_landing: bool) -> Iterator[Resolved]:
+        """Read, decide, feed and match from the current position; sets
+        ``attempt.landed`` unless the seek landed late."""
+        resolver = attempt.resolver
+        context = self._context
+        queue: deque[av.Packet] = deque()
+        wanted: dict[int, Decision] = {}
+        skipping = context.skip_frame
+        policy = self._skip_untargeted
+        ended = True
         for read, packet in enumerate(packets(self._container, self._stream, self.stats.damaged)):
             if budget is not None and read >= budget:
+                break
+            timeless = packet.pts is None and packet.dts is None
+            stamp = packet.pts if packet.pts is not None else packet.dts
+            if attempt.first_packet is None and not timeless and not packet.is_discard and packet.size:
+                attempt.first_packet = stamp
+                if check_landing and attempt.late(stamp):
+                    return  # landed late: try the next rung
+                if attempt.closes is not None and attempt.closes[0] in (packet.pts, packet.dts):
+                    resolver.close_before(attempt.closes[1])
+            if packet.size and not packet.is_discard and not timeless:
+                for decision in resolver.add(stamp, packet.dts, packet.is_keyframe):
+                    if decision.time is not None:
+                        wanted[decision.pts] = decision
+                        attempt.queue(decision)
+            queue.append(packet)
+            while queue and not resolver.pending(_stamp(queue[0])):
+                packet = queue.popleft()
+                if not (packet.pts is None and packet.dts is None):
+                    policy = "DEFAULT" if _stamp(packet) in wanted else self._skip_untargeted
+                if policy != skipping:
+                    context.skip_frame = skipping = policy
+                yield from attempt.match(self._decoded(self._fed(packet)))
+                if attempt.abandoned:
+                    return
+            if resolver.done:
+                ended = False
+                break
+        if ended:
+            for decision in resolver.finish():
+                if decision.time is not None:
+                    wanted[decision.pts] = decision
+                    attempt.queue(decision)
+        # Feed what the wanted pictures still need (everything up to the last of
+        # them in decode order, and a timeless second field right after it).
+        last = max((i for i, p in enumerate(queue) if _stamp(p) in wanted), default=-1)
+        for number, packet in enumerate(queue):
+            if number > last and (packet.pts is not None or packet.dts is not None):
+                break
+            if not (packet.pts is None and packet.dts is None):
+                policy = "DEFAULT" if _stamp(packet) in wanted else self._skip_untargeted
+            if policy != skipping:
+                context.skip_frame = skipping = policy
+            yield from attempt.match(self._decoded(self._fed(packet)))
+            if attempt.abandoned:
                 return
-            yield packet
+        yield from attempt.match(self._decoded_drain())
+        if attempt.abandoned:
+            return
+        attempt.landed = attempt.landed or not check_landing
+        if attempt.landed:
+            yield from attempt.rest()
 
     def _seek(self, pts: int | None) -> None:
         self.stats.seeks += 1
@@ -218,55 +353,26 @@ class Decoder:
             except av.error.FFmpegError:
                 self.stats.damaged.add(("seek", pts))
 
-    def _frames(self, wanted: set[int] | None, budget: int | None = None) -> Iterator[av.VideoFrame]:
-        """Decoded frames from the current position, reading at most ``budget``
-        packets; packets whose pts is in ``wanted`` are decoded in full, others as
-        the skip policy allows. A demux failure ends the read (counted).
+    def _fed(self, packet: av.Packet) -> list[av.VideoFrame]:
+        try:
+            return packet.decode()
+        except av.error.FFmpegError:
+            self.stats.damaged.add(("packet", packet.pos, packet.pts, packet.size))
+            return []
 
-        Once every wanted packet has been fed, the decoder is drained instead of
-        fed more: a decoder holds frames back for reordering (with NONKEY, until
-        further keyframes arrive), and what it holds is all a run still needs,
-        since references come before the frames that use them in decode order.
-        """
-        context = self._context
-        skipping = context.skip_frame
-        unfed = set(wanted) if wanted else None
-        completing = False
-        for packet in self._packets(budget):
-            if completing:
-                # A packet with no time after the last wanted one is the second
-                # field of its picture: the picture is complete only with it.
-                if packet.pts is not None or packet.dts is not None:
-                    break
-            elif wanted is not None:
-                policy = "DEFAULT" if packet.pts in wanted else self._skip_untargeted
-                if policy != skipping:
-                    context.skip_frame = skipping = policy
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError:
-                self.stats.damaged.add(("packet", packet.pos, packet.pts, packet.size))
-                frames = []
-            yield from self._counted(frames)
-            # A discard-flagged packet (before an edit list's start) may repeat a
-            # wanted time: it is not the picture that is shown.
-            if unfed is not None and not packet.is_discard:
-                unfed.discard(packet.pts)
-                completing = not unfed
-        yield from self._counted(self._drain())
-
-    def _drain(self) -> list[av.VideoFrame]:
+    def _decoded_drain(self) -> Iterator[av.VideoFrame]:
         """The frames the decoder still holds (none after the end-of-stream flush);
         the next seek makes it ready for packets again."""
         try:
-            return self._context.decode(None)
+            frames = self._context.decode(None)
         except av.error.EOFError:
-            return []
+            frames = []
         except av.error.FFmpegError:
             self.stats.damaged.add(("drain", self._context.name))
-            return []
+            frames = []
+        return self._decoded(frames)
 
-    def _counted(self, frames: list[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    def _decoded(self, frames: Iterable[av.VideoFrame]) -> Iterator[av.VideoFrame]:
         for frame in frames:
             self.stats.frames_decoded += 1
             if frame.is_corrupt:
@@ -274,3 +380,75 @@ class Decoder:
                 self.stats.damaged.add(("frame", frame.pts))
             yield frame
 
+
+def _stamp(packet: av.Packet) -> int | None:
+    return packet.pts if packet.pts is not None else packet.dts
+
+
+def _first_key_covers(plan: Plan) -> bool:
+    """sm_fast: a target before the stream's first keyframe takes that keyframe,
+    the nearest there is (m_key names keyframes at or after ss only)."""
+    return plan.keyframes_only and not getattr(plan.times, "from_first", False)
+
+
+class _Attempt:
+    """One rung of a run: the decisions made, matched with the pictures decoded."""
+
+    def __init__(self, rung: str, run: DecodeRun, times: TargetTimes, resolver: RunResolver,
+                 stats: DecodeStats, closes: tuple[int, int] | None) -> None:
+        self.rung = rung
+        self.closes = closes
+        """(the run's keyframe's seek point, the next keyframe's time): landing on
+        the first closes the resolver before the second."""
+        self._stats = stats
+        self.resolver = resolver
+        self._first_target = times.next_at_or_after(run.low)
+        self._at_frames = getattr(times, "from_first", False)
+        self._clock = times.clock
+        self._wanted: deque[Decision] = deque()
+        self.first_packet: int | None = None
+        self.landed = False
+        self.abandoned = False
+        self._previous: av.VideoFrame | None = None
+
+    def late(self, stamp: int) -> bool:
+        """The first packet after the seek comes after the run's first target: the
+        picture shown then is before it (m_key's targets are keyframes themselves)."""
+        return (not self._at_frames and self._first_target is not None
+                and self._clock.of_pts(stamp) > self._first_target)
+
+    def queue(self, decision: Decision) -> None:
+        self._wanted.append(decision)
+
+    def match(self, frames: Iterable[av.VideoFrame]) -> Iterator[Resolved]:
+        wanted = self._wanted
+        for frame in frames:
+            pts = frame.pts
+            if pts is None:
+                continue
+            if self._previous is None and not self.landed:
+                # The first picture after a seek is the keyframe (or one shown before
+                # it): one after it means the seek landed late, or the demuxer gave
+                # the keyframe a later picture's time (MPEG-PS right after a seek).
+                if self.first_packet is not None and pts > self.first_packet and self.rung != "start" and not self._at_frames:
+                    self.abandoned = True
+                    return
+                self.landed = True
+            while wanted and pts > wanted[0].pts:
+                yield from self._fallback(wanted.popleft())
+            if wanted and pts == wanted[0].pts:
+                decision = wanted.popleft()
+                yield Resolved(decision.time, frame, decision.keyframe)
+            self._previous = frame
+
+    def _fallback(self, decision: Decision) -> Iterator[Resolved]:
+        """A wanted picture that never came: the one shown before it answers."""
+        if self._previous is None:
+            self._stats.missed_targets += 1
+            return
+        yield Resolved(decision.time, self._previous, bool(self._previous.key_frame))
+
+    def rest(self) -> Iterator[Resolved]:
+        """End of the run: wanted pictures that never came take the last picture."""
+        while self._wanted:
+            yield from self._fallback(self._wanted.popleft())

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator
 
 import av
 
-from engine.decoder import Decoder, DecodeStats, given_once
+from engine.decoder import DecodeRun, Decoder, DecodeStats, Resolved, given_once
 from engine.planner import Plan, StreamFacts
 
-__all__ = ["decoder_count", "parallel_targets"]
+__all__ = ["decoder_count", "parallel_resolve"]
 
 #: More decoders than this only add memory: runs are also limited by disk reads.
 MAX_DECODERS = 4
@@ -57,12 +57,14 @@ def decoder_count(runs: int) -> int:
 
 class _Worker(threading.Thread):
     def __init__(self, open_container: Callable[[], av.container.InputContainer], stream_index: int,
-                 plan: Plan, runs: list[int], facts: StreamFacts, threads: int, stop: threading.Event) -> None:
-        super().__init__(daemon=True, name=f"decode-runs-{runs[0]}")
+                 plan: Plan, runs: tuple[DecodeRun, ...], numbers: list[int], facts: StreamFacts, threads: int,
+                 stop: threading.Event) -> None:
+        super().__init__(daemon=True, name=f"decode-runs-{numbers[0]}")
         self._open = open_container
         self._stream_index = stream_index
         self._plan = plan
         self._runs = runs
+        self._numbers = numbers
         self._facts = facts
         self._threads = threads
         self._halt = stop
@@ -83,42 +85,43 @@ class _Worker(threading.Thread):
             with self._open() as container:
                 decoder = Decoder(container, self._stream_index, keyframes_only=self._plan.keyframes_only,
                                   stats=self.stats, threads=self._threads)
-                for number in self._runs:
-                    for index, frame in decoder.run(self._plan.runs[number], self._facts):
-                        if not self._put((number, index, frame)):
+                for number in self._numbers:
+                    for resolved in decoder.run(self._runs[number], self._plan, self._facts):
+                        if not self._put((number, resolved)):
                             return
-                    if not self._put((number, _END, None)):
+                    if not self._put((number, _END)):
                         return
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            self._put((None, exc, None))
+            self._put((None, exc))
 
 
-def parallel_targets(
+def parallel_resolve(
     open_container: Callable[[], av.container.InputContainer],
     stream_index: int,
     plan: Plan,
     facts: StreamFacts,
+    runs: tuple[DecodeRun, ...],
     stats: DecodeStats,
     workers: int,
-) -> Iterator[tuple[int, av.VideoFrame]]:
-    """What :meth:`Decoder.targets` gives, decoded by ``workers`` decoders.
+) -> Iterator[Resolved]:
+    """What one decoder gives for ``runs``, decoded by ``workers`` decoders.
 
     ``open_container`` opens the source anew for each worker. The workers' counts
     are added to ``stats`` when the iteration ends, however it ends.
     """
-    workers = min(workers, len(plan.runs))
+    workers = min(workers, len(runs))
     if workers < 1:
         return
     stop = threading.Event()
     threads = max(1, _cores() // workers)
     pool = [
-        _Worker(open_container, stream_index, plan, list(range(first, len(plan.runs), workers)), facts, threads, stop)
+        _Worker(open_container, stream_index, plan, runs, list(range(first, len(runs), workers)), facts, threads, stop)
         for first in range(workers)
     ]
     for worker in pool:
         worker.start()
     try:
-        yield from given_once(_in_plan_order(pool, len(plan.runs)), stats)
+        yield from given_once(_in_plan_order(pool, len(runs)), stats)
     finally:
         stop.set()
         for worker in pool:
@@ -127,14 +130,14 @@ def parallel_targets(
             stats.add(worker.stats)
 
 
-def _in_plan_order(pool: list[_Worker], runs: int) -> Iterator[tuple[int, av.VideoFrame]]:
+def _in_plan_order(pool: list[_Worker], runs: int) -> Iterator[Resolved]:
     """Run after run, from the worker that decoded it; a worker's error is raised here."""
     for number in range(runs):
         source = pool[number % len(pool)].out
         while True:
-            run_number, index, frame = source.get()
+            run_number, item = source.get()
             if run_number is None:
-                raise index
-            if index is _END:
+                raise item
+            if item is _END:
                 break
-            yield index, frame
+            yield item

@@ -1,15 +1,19 @@
-"""The seek planner: request + stream facts in, ordered targets and decode runs out.
+"""The seek planner: a request and what is known of the stream in, target times out.
 
-Pure: no PyAV, no I/O. All time comparisons are exact integer arithmetic in a
-common unit (ticks·num·1000 = ms·den), so 29.97 fps and friends never round the
-wrong way (SPEC §2: "the frame at t" is the last frame whose pts ≤ t).
+Pure: no PyAV, no I/O. The planner says *when* (the times SPEC §2 names); the
+decoder says *how* (which runs to decode, where to seek) and *which frame* answers
+each time, by pts, while decoding (:mod:`engine.resolver`). All comparisons are
+exact integer arithmetic in one scaled unit (:class:`Clock`), so 29.97 fps and
+friends never round the wrong way ("the frame at t" is the last frame whose
+pts ≤ t).
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -18,57 +22,95 @@ from engine.params import Mode, Request, SeekMode
 
 
 @dataclass(frozen=True)
-class StreamFacts:
-    """What the planner needs to know about the chosen video stream.
+class PictureTimeline:
+    """Every picture of a stream read forward (:mod:`engine.timeline`): its time on
+    one continuous timeline and its key flag, by position in the decode from the
+    start."""
 
-    ``pts`` holds every frame's presentation timestamp in ``time_base`` ticks,
-    ascending; ``keyframe`` flags the frames decodable on their own; ``end_pts`` is
-    D, the end of the last frame (its pts + duration). ``dts`` (optional, the
-    decoder's business, not the planner's) holds each frame's decode timestamp,
-    which some demuxers (MPEG-TS) seek by.
-    """
-
-    time_base: Fraction
     pts: np.ndarray
     keyframe: np.ndarray
-    end_pts: int
-    dts: np.ndarray | None = None
-    forward: bool = False
-    """Times come from decoding every picture (engine.timeline): frames are found
-    by their position in the decode from the start, never by seeking."""
-    leading: int = 0
-    """Frames 0 … leading−1 are shown before the first keyframe of a stream cut
-    mid-GOP: they reference pictures the file does not hold (SPEC §2: pictures the
-    engine cannot vouch for)."""
 
     def __post_init__(self) -> None:
         pts = np.asarray(self.pts, dtype=np.int64)
         keyframe = np.asarray(self.keyframe, dtype=bool)
         if pts.ndim != 1 or pts.size == 0:
-            raise ValueError("pts: need a non-empty 1-D sequence of frame timestamps")
+            raise ValueError("pts: need a non-empty 1-D sequence of picture times")
         if keyframe.shape != pts.shape:
             raise ValueError(f"keyframe: shape {keyframe.shape} does not match pts {pts.shape}")
         if np.any(np.diff(pts) <= 0):
-            raise ValueError("pts: must be strictly ascending (presentation order, no duplicates)")
-        if self.end_pts <= pts[-1]:
-            raise ValueError(f"end_pts: {self.end_pts} must be after the last pts {pts[-1]}")
-        if self.time_base <= 0:
-            raise ValueError(f"time_base: must be positive, got {self.time_base}")
+            raise ValueError("pts: must be strictly ascending")
         object.__setattr__(self, "pts", pts)
         object.__setattr__(self, "keyframe", keyframe)
-        if self.dts is not None:
-            dts = np.asarray(self.dts, dtype=np.int64)
-            if dts.shape != pts.shape:
-                raise ValueError(f"dts: shape {dts.shape} does not match pts {pts.shape}")
-            object.__setattr__(self, "dts", dts)
+
+
+@dataclass(frozen=True)
+class StreamFacts:
+    """What is known of the chosen video stream before decoding any target.
+
+    Times are in ``time_base`` ticks. ``seek_points`` are where decode runs may
+    start: one timestamp per known keyframe, ascending, each at or before its
+    keyframe's pts (the container's index gives decode times or presentation
+    times; the packet scan gives pts, with decode times as ``seek_alternates``).
+    """
+
+    time_base: Fraction
+    start_pts: int
+    """Time 0: the first picture's pts."""
+    last_pts: int
+    """The last picture's pts: packets after it never yield a picture."""
+    end_pts: int
+    """D: the end of the last picture (SPEC §2)."""
+    frame_ticks: int
+    """A typical frame's duration (how far a seek must skip to pay)."""
+    seek_points: np.ndarray
+    seek_alternates: np.ndarray | None = None
+    """A second timestamp per seek point, tried when a seek by the first lands
+    wrong (a demuxer that seeks by decode time)."""
+    seek_by_time: bool = False
+    """The seek points are decode times, while the demuxer seeks by presentation
+    time (an MP4 index): seeking to a target's own time lands on the keyframe
+    shown at or before it."""
+    keyframes_listed: bool = False
+    """Every keyframe of the stream is a seek point (the index lists every packet):
+    keyframe-only decoding may then seek from keyframe to keyframe."""
+    first_keyframe_pts: int | None = None
+    """The first keyframe shown (None: none known)."""
+    starts_mid_gop: bool = False
+    """The stream's first packet is no keyframe: pictures shown before the first
+    keyframe are decoded from references the file does not hold."""
+    timeline: PictureTimeline | None = None
+    """Read forward: every picture's time, found by position, never by seeking."""
+
+    def __post_init__(self) -> None:
+        if self.time_base <= 0:
+            raise ValueError(f"time_base: must be positive, got {self.time_base}")
+        if not self.start_pts <= self.last_pts < self.end_pts:
+            raise ValueError(
+                f"times: need start_pts ≤ last_pts < end_pts, got {self.start_pts}, {self.last_pts}, {self.end_pts}")
+        if self.frame_ticks < 1:
+            raise ValueError(f"frame_ticks: must be ≥ 1, got {self.frame_ticks}")
+        points = np.asarray(self.seek_points, dtype=np.int64)
+        if points.ndim != 1 or np.any(np.diff(points) < 0):
+            raise ValueError("seek_points: must be an ascending 1-D sequence")
+        object.__setattr__(self, "seek_points", points)
+        if self.seek_alternates is not None:
+            alternates = np.asarray(self.seek_alternates, dtype=np.int64)
+            if alternates.shape != points.shape:
+                raise ValueError(f"seek_alternates: shape {alternates.shape} does not match {points.shape}")
+            object.__setattr__(self, "seek_alternates", alternates)
+
+    def unvouched(self, pts: int) -> bool:
+        """A picture the engine cannot vouch for (SPEC §2): shown before the first
+        keyframe of a stream cut mid-GOP."""
+        return self.starts_mid_gop and self.first_keyframe_pts is not None and pts < self.first_keyframe_pts
 
     @property
-    def frame_count(self) -> int:
-        return int(self.pts.size)
+    def forward(self) -> bool:
+        return self.timeline is not None
 
     def ms(self, ticks: int | np.ndarray) -> float | np.ndarray:
-        """Milliseconds from the first frame of a pts (time 0 is the first frame)."""
-        return (np.asarray(ticks, dtype=np.float64) - self.pts[0]) * float(self.time_base) * 1000.0
+        """Milliseconds from time 0 of a pts."""
+        return (np.asarray(ticks, dtype=np.float64) - self.start_pts) * float(self.time_base) * 1000.0
 
     @property
     def duration_ms(self) -> float:
@@ -76,219 +118,182 @@ class StreamFacts:
 
 
 @dataclass(frozen=True)
-class Target:
-    """One snapshot to take: source frame ``frame`` (index into the facts' pts)."""
+class Clock:
+    """Exact times in one integer unit: a time of t ms is t·den·scale, a pts p is
+    (p − start)·num·1000·scale (``scale`` keeps m_avg's half steps whole)."""
 
-    frame: int
-    requested_ms: float
+    time_base: Fraction
+    start_pts: int
+    scale: int = 1
+
+    def of_pts(self, pts: int) -> int:
+        return (int(pts) - self.start_pts) * self.time_base.numerator * 1000 * self.scale
+
+    def of_ms(self, ms: int) -> int:
+        return ms * self.time_base.denominator * self.scale
+
+    def to_ms(self, time: int) -> float:
+        return float(Fraction(time, self.time_base.denominator * self.scale))
+
+    def to_ticks(self, time: int) -> int:
+        """The last pts at or before a time (for budgets and seeks)."""
+        return self.start_pts + time // (self.time_base.numerator * 1000 * self.scale)
+
+
+class TargetTimes(Protocol):
+    """Ascending target times in a :class:`Clock`'s unit."""
+
+    clock: Clock
+
+    def next_at_or_after(self, time: int) -> int | None:
+        """The first target time ≥ ``time`` (None: none left)."""
+
+    def last_before(self, time: int) -> int | None:
+        """The last target time < ``time`` (None: none)."""
+
+    def hit(self, frame: int, following: int) -> int | None:
+        """The first target a frame shown from ``frame`` until ``following``
+        answers (its requested time), or None."""
 
 
 @dataclass(frozen=True)
-class DecodeRun:
-    """Seek to keyframe ``seek_frame`` and decode forward through every frame in
-    ``frames`` (ascending, all at or after the keyframe)."""
+class Spaced:
+    """first, first + step, … (``count`` of them, or while < ``end``)."""
 
-    seek_frame: int
-    frames: tuple[int, ...]
+    clock: Clock
+    first: int
+    step: int
+    end: int
+    count: int | None = None
+
+    def _last(self) -> int | None:
+        if self.first >= self.end:
+            return None
+        k = (self.end - self.first - 1) // self.step
+        if self.count is not None:
+            k = min(k, self.count - 1)
+        return self.first + k * self.step
+
+    def next_at_or_after(self, time: int) -> int | None:
+        k = max(0, -((self.first - time) // self.step))
+        found = self.first + k * self.step
+        last = self._last()
+        return found if last is not None and found <= last else None
+
+    def last_before(self, time: int) -> int | None:
+        last = self._last()
+        if last is None or time <= self.first:
+            return None
+        k = (time - self.first - 1) // self.step
+        return min(self.first + k * self.step, last)
+
+    def hit(self, frame: int, following: int) -> int | None:
+        found = self.next_at_or_after(frame)
+        return found if found is not None and found < following else None
+
+
+@dataclass(frozen=True)
+class Every:
+    """Every instant from ``first`` until ``end``: every frame shown then, the one
+    shown at ``first`` included unless ``from_first`` (m_key: frames at or after)."""
+
+    clock: Clock
+    first: int
+    end: int
+    from_first: bool = False
+
+    def next_at_or_after(self, time: int) -> int | None:
+        found = max(time, self.first)
+        return found if found < self.end else None
+
+    def last_before(self, time: int) -> int | None:
+        found = min(time, self.end) - 1
+        return found if found >= self.first else None
+
+    def hit(self, frame: int, following: int) -> int | None:
+        if self.from_first and frame < self.first:
+            return None
+        found = self.next_at_or_after(frame)
+        return found if found is not None and found < following else None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Explicit times (ascending), e.g. the frames a selection chose."""
+
+    clock: Clock
+    times: tuple[int, ...]
+
+    def next_at_or_after(self, time: int) -> int | None:
+        index = bisect.bisect_left(self.times, time)
+        return self.times[index] if index < len(self.times) else None
+
+    def last_before(self, time: int) -> int | None:
+        index = bisect.bisect_left(self.times, time)
+        return self.times[index - 1] if index > 0 else None
+
+    def hit(self, frame: int, following: int) -> int | None:
+        found = self.next_at_or_after(frame)
+        return found if found is not None and found < following else None
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Targets in time order (each source frame once) and how to decode them."""
+    """The target times of a job and how they are to be answered."""
 
-    targets: tuple[Target, ...]
-    runs: tuple[DecodeRun, ...]
+    times: TargetTimes
     keyframes_only: bool = False
+    """m_key, sm_fast: only keyframes answer targets (decoded alone)."""
+    count: int = 0
+    """Stop after this many distinct frames (0: all)."""
     warnings: tuple[str, ...] = field(default=())
-    planned: int | None = None
-    """Targets the request asks for before a ``last_only`` cut (None: as many as
-    ``targets``); m_dhash's are chosen after scoring, so it is not cut here."""
 
 
-def plan(request: Request, facts: StreamFacts, *, last_only: bool = False) -> Plan:
-    """The ordered targets of SPEC §2 and the decode runs that reach them.
-
-    ``last_only``: the target keeps only the last snapshot, so only that one is
-    planned (m_dhash still scores every candidate: the selection needs them all).
-    """
-    clock = _Clock(facts)
-    start = clock.scaled_ms(request.start_ms)
-    if start >= clock.end:
+def plan(request: Request, facts: StreamFacts) -> Plan:
+    """The target times SPEC §2 names for the request."""
+    clock = Clock(facts.time_base, facts.start_pts)
+    end = clock.of_pts(facts.end_pts)
+    if clock.of_ms(request.start_ms) >= end:
         raise ProcessError(
             f"ss: {request.start_ms} ms is at or past the end of the video "
             f"({facts.duration_ms:.0f} ms); valid: 0 ≤ ss < {facts.duration_ms:.0f}"
         )
-    frames, requested = _MODES[request.mode](request, facts, clock)
-    warnings: list[str] = []
-    fast = request.seek is SeekMode.FAST and request.mode is not Mode.KEY
-    if fast:
-        frames = _fast_keyframe(facts.keyframe)[frames]
-    frames, requested = _first_occurrences(frames, requested)
-    if request.count and request.mode is not Mode.DHASH:
-        frames, requested = frames[: request.count], requested[: request.count]
-    if frames.size == 0:
-        warnings.append(f"no frame matches m_{request.mode.value} from ss_{request.start_ms}")
-    planned = int(frames.size)
-    if last_only and request.mode is not Mode.DHASH and frames.size > 1:
-        frames, requested = frames[-1:], requested[-1:]
-    targets = tuple(Target(int(f), float(r)) for f, r in zip(frames, requested))
-    keyframes_only = request.mode is Mode.KEY or fast
-    return Plan(
-        targets=targets,
-        runs=decode_runs(frames, facts.keyframe),
-        keyframes_only=keyframes_only,
-        warnings=tuple(warnings),
-        planned=planned,
-    )
+    times = _MODES[request.mode](request, facts, clock)
+    keyframes_only = request.mode is Mode.KEY or request.seek is SeekMode.FAST
+    # dhash's num counts events, chosen after scoring: every candidate is decoded.
+    count = 0 if request.mode is Mode.DHASH else request.count
+    return Plan(times=times, keyframes_only=keyframes_only, count=count)
 
 
-class _Clock:
-    """Exact time arithmetic: a time in ms is scaled by den, a pts by num·1000."""
-
-    def __init__(self, facts: StreamFacts) -> None:
-        self.num = facts.time_base.numerator
-        self.den = facts.time_base.denominator
-        scaled = [(int(p) - int(facts.pts[0])) * self.num * 1000 for p in (facts.pts[-1], facts.end_pts)]
-        # Python ints never overflow; fall back to them when int64 could.
-        dtype = np.int64 if max(scaled) < 2**62 // 4 else object
-        self.frames = (facts.pts.astype(dtype) - int(facts.pts[0])) * (self.num * 1000)
-        self.end = scaled[1]
-
-    def scaled_ms(self, ms: int) -> int:
-        return ms * self.den
-
-    def to_ms(self, scaled: int | np.ndarray) -> float | np.ndarray:
-        return np.asarray(scaled, dtype=np.float64) / self.den
-
-    def frame_at(self, scaled: int | np.ndarray) -> int | np.ndarray:
-        """Index of the last frame whose time ≤ the given scaled time."""
-        return np.searchsorted(self.frames, scaled, side="right") - 1
+# --- modes: (request, facts, clock) -> target times ------------------------------
 
 
-# --- modes: (request, facts, clock) -> (frame indices, requested ms), time order ----
-
-
-def _inter_frames(request: Request, facts: StreamFacts, clock: _Clock) -> tuple[np.ndarray, np.ndarray]:
-    """Frames hit by t_k = ss + k·inter (t_k < D); inter 0 = every frame from ss.
-
-    Works per frame, not per target, so a 1 ms interval over hours costs what the
-    frame count costs: frame i is hit iff the first t_k ≥ its time falls before the
-    next frame's time.
-    """
-    start = clock.scaled_ms(request.start_ms)
-    first = int(clock.frame_at(start))
-    times = clock.frames[first:]
-    following = np.append(clock.frames[first + 1 :], clock.end)
+def _inter_times(request: Request, facts: StreamFacts, clock: Clock) -> TargetTimes:
+    """t_k = ss + k·inter while t_k < D; inter 0: every frame from the one at ss."""
+    start, end = clock.of_ms(request.start_ms), clock.of_pts(facts.end_pts)
     if request.interval_ms == 0:
-        hit = np.ones(times.size, dtype=bool)
-        requested = np.maximum(times, start)
-    else:
-        step = request.interval_ms * clock.den
-        if step + start >= 2**62:
-            # Past int64 (fine time bases with huge intervals): exact Python ints.
-            times, following = times.astype(object), following.astype(object)
-        k = -((start - times) // step)  # ceil((time - start) / step)
-        k[0] = 0  # the frame at ss itself (its time may be before ss)
-        requested = start + k * step
-        hit = requested < following
-    frames = np.arange(first, facts.frame_count)[hit]
-    return frames, clock.to_ms(requested[hit])
+        return Every(clock, start, end)
+    return Spaced(clock, start, clock.of_ms(request.interval_ms), end)
 
 
-def _key_frames(request: Request, facts: StreamFacts, clock: _Clock) -> tuple[np.ndarray, np.ndarray]:
-    """Every keyframe whose pts ≥ ss."""
-    start = clock.scaled_ms(request.start_ms)
-    frames = np.flatnonzero(facts.keyframe & (clock.frames >= start))
-    return frames, clock.to_ms(clock.frames[frames])
+def _key_times(request: Request, facts: StreamFacts, clock: Clock) -> TargetTimes:
+    """Every keyframe whose pts ≥ ss (keyframes only answer)."""
+    return Every(clock, clock.of_ms(request.start_ms), clock.of_pts(facts.end_pts), from_first=True)
 
 
-def _avg_frames(request: Request, facts: StreamFacts, clock: _Clock) -> tuple[np.ndarray, np.ndarray]:
-    """t_k = ss + (k + ½)·(D − ss)/n, k = 0…n−1, compared exactly (all scaled by 2n).
-
-    Per frame like inter, so any n costs what the frame count costs: frame i is hit
-    iff the first t_k at or after its time (k < n) falls before the next frame.
-    """
+def _avg_times(request: Request, facts: StreamFacts, clock: Clock) -> TargetTimes:
+    """t_k = ss + (k + ½)·(D − ss)/n, k = 0…n−1, whole in a clock scaled by 2n."""
     n = request.count
-    start = clock.scaled_ms(request.start_ms)
-    span = clock.end - start
-    first = int(clock.frame_at(start))
-    # 2n·times can pass int64 for long videos and large n: use Python ints then.
-    dtype = np.int64 if 2 * n * clock.end < 2**62 else object
-    times = clock.frames[first:].astype(dtype)
-    following = np.append(clock.frames[first + 1 :], clock.end).astype(dtype)
-    c = -((2 * n * start - 2 * n * times) // span)  # ceil(2n·(time − ss) / span)
-    k = np.maximum(c // 2, 0)  # smallest k with (2k + 1) ≥ c
-    doubled = 2 * n * start + (2 * k + 1) * span  # 2n·t_k
-    hit = (k < n) & (doubled < 2 * n * following)
-    frames = np.arange(first, facts.frame_count)[hit]
-    requested = (doubled[hit] / (2 * n * clock.den)).astype(np.float64)
-    return frames, requested
+    doubled = Clock(clock.time_base, clock.start_pts, 2 * n)
+    start, end = doubled.of_ms(request.start_ms), doubled.of_pts(facts.end_pts)
+    span = (end - start) // (2 * n)  # D − ss in the unscaled unit, ·1 (exact: end − start is a multiple of 2n)
+    return Spaced(doubled, start + span, 2 * span, end, count=n)
 
 
-_MODES: dict[Mode, Callable[[Request, StreamFacts, _Clock], tuple[np.ndarray, np.ndarray]]] = {
-    Mode.INTER: _inter_frames,
-    Mode.KEY: _key_frames,
-    Mode.AVG: _avg_frames,
-    # dhash scores the inter candidates; engine.select chooses among them.
-    Mode.DHASH: _inter_frames,
+_MODES: dict[Mode, Callable[[Request, StreamFacts, Clock], TargetTimes]] = {
+    Mode.INTER: _inter_times,
+    Mode.KEY: _key_times,
+    Mode.AVG: _avg_times,
+    # dhash scores the inter candidates; engine.dhash_selection chooses among them.
+    Mode.DHASH: _inter_times,
 }
-
-
-# --- helpers -------------------------------------------------------------------
-
-
-def _preceding_keyframe(keyframe: np.ndarray) -> np.ndarray:
-    """For each frame, the index of the last keyframe at or before it (0 if none)."""
-    index = np.where(keyframe, np.arange(keyframe.size), 0)
-    return np.maximum.accumulate(index)
-
-
-def _fast_keyframe(keyframe: np.ndarray) -> np.ndarray:
-    """sm_fast: for each frame, the keyframe at or before it; before the first
-    keyframe (a stream cut mid-GOP, an edit list starting on a B-frame), the first
-    keyframe, the nearest one there is."""
-    preceding = _preceding_keyframe(keyframe)
-    if keyframe.any():
-        first = int(np.argmax(keyframe))
-        preceding[:first] = first
-    return preceding
-
-
-def _first_occurrences(frames: np.ndarray, requested: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop repeats of a frame (SPEC §2: a source frame is written once), keep order."""
-    frames = np.asarray(frames, dtype=np.int64)
-    if frames.size == 0:
-        return frames, np.asarray(requested, dtype=np.float64)
-    _, first = np.unique(frames, return_index=True)
-    keep = np.sort(first)
-    return frames[keep], np.asarray(requested, dtype=np.float64)[keep]
-
-
-#: A seek costs about this many decoded frames (demuxer seek, decoder flush and
-#: refill of its frame threads); seeking ahead pays only when it skips more.
-SEEK_COST_FRAMES = 4
-
-
-def decode_runs(frames: np.ndarray, keyframe: np.ndarray, *, seek_cost: int = SEEK_COST_FRAMES) -> tuple[DecodeRun, ...]:
-    """Group ascending target frames into runs: a run seeks to the keyframe before
-    its first frame and decodes forward; the next target starts a new run only when
-    a keyframe after the last decoded frame lets the decoder skip more than
-    ``seek_cost`` frames (so dense targets make one long run, not a seek per GOP)."""
-    preceding = _preceding_keyframe(np.asarray(keyframe, dtype=bool))
-    runs: list[DecodeRun] = []
-    current: list[int] = []
-    seek = 0
-    position = -1
-    for frame in (int(f) for f in frames):
-        if frame < position:
-            raise ValueError(f"frames: must ascend, {frame} came after {position}")
-        key = int(preceding[frame])
-        if not current or key - position - 1 > seek_cost:
-            if current:
-                runs.append(DecodeRun(seek, tuple(current)))
-            seek, current = key, []
-        current.append(frame)
-        position = frame
-    if current:
-        runs.append(DecodeRun(seek, tuple(current)))
-    return tuple(runs)

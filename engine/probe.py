@@ -9,22 +9,24 @@ decoded once and timed (:mod:`engine.timeline`).
 
 from __future__ import annotations
 
+import io
 import os
 import re
-from collections import deque
+import threading
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from typing import NamedTuple
 from fractions import Fraction
 
 import av
 import numpy as np
 
 from engine.errors import NotMediaError, NoVideoError, ProcessError, RemoteSourceError, SourceNotFoundError, shown
+from engine.container_index import index_facts, usable_index
+from engine.packet_timeline import NoTimeline, head, packet_facts, scan, settle
 from engine.planner import StreamFacts
 from engine.sources import open_options, refused_indirect
-from engine.timeline import SKIP_SAFE_CODECS, frame_step, leading_frames, packets, picture_timeline
+from engine.timeline import picture_timeline
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class MediaInfo:
     damaged: frozenset[object] = frozenset()
     """Failed reads and packets met while probing (damage names as the decoder's)."""
     warnings: tuple[str, ...] = ()
+    probe_path: str = "scan"
+    """How the frames were learnt: ``index``, ``scan`` (every packet read),
+    ``forward`` (every picture decoded) or ``cover``."""
     looks_damaged: bool = False
     """A read failed, or the file looks truncated, before any picture was decoded:
     every decode of the job (the picture timeline's too) is then careful (one
@@ -81,27 +86,105 @@ def url_scheme(name: str) -> str | None:
 def open_source(path: str | os.PathLike[str], *, allow_indirect: bool = False) -> av.container.InputContainer:
     """Open a media file for reading, translating every failure to an InputError;
     sources that open other files are refused unless allowed (engine.sources)."""
-    name = os.fspath(path)
-    if not os.path.exists(name) and (scheme := url_scheme(name)) is not None:
-        raise RemoteSourceError(
-            f"source {shown(name)}: remote sources ({scheme}://) are not supported yet; "
-            "valid: a local file path (download the file first)"
-        )
-    if not os.path.exists(name):
-        raise SourceNotFoundError(f"source {name!r}: no such file")
-    if os.path.isdir(name):
-        raise NotMediaError(f"source {name!r}: is a directory; expected a media file")
-    if not os.path.isfile(name):
-        raise NotMediaError(f"source {name!r}: not a regular file; expected a media file")
-    if os.path.getsize(name) == 0:
-        raise NotMediaError(f"source {name!r}: the file is empty (0 bytes); expected a media file")
-    try:
-        # Metadata in any text encoding (a Mac Roman handler name) never fails a job.
-        return av.open(name, mode="r", options=open_options(allow_indirect=allow_indirect), metadata_errors="replace")
-    except av.error.FFmpegError as ex:
-        raise refused_indirect(name, ex, allow_indirect=allow_indirect) or NotMediaError(f"source {name!r}: not a media file FFmpeg can read ({ex.strerror or ex})") from ex
-    except OSError as ex:
-        raise NotMediaError(f"source {name!r}: cannot be read ({ex.strerror or ex})") from ex
+    return Source(path, allow_indirect=allow_indirect).open()
+
+
+class CountingReader(io.RawIOBase):
+    """A file read through FFmpeg's I/O callbacks, counting the bytes it gives."""
+
+    def __init__(self, path: str, tally: Source) -> None:
+        super().__init__()
+        self.name = path
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+        self._tally = tally
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        count = self._file.readinto(buffer) or 0
+        self._tally.count(count)
+        return count
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class Source:
+    """One job's source, opened as often as the job needs (the probe's fresh
+    opens, each decoder's), counting every byte read from it (``bytes_read``).
+    A context manager: leaving it closes every file it opened."""
+
+    def __init__(self, path: str | os.PathLike[str], *, allow_indirect: bool = False) -> None:
+        self.path = os.fspath(path)
+        self.allow_indirect = allow_indirect
+        self._lock = threading.Lock()
+        self._bytes = 0
+        self._readers: list[CountingReader] = []
+
+    @property
+    def bytes_read(self) -> int:
+        return self._bytes
+
+    def count(self, size: int) -> None:
+        with self._lock:
+            self._bytes += size
+
+    def open(self) -> av.container.InputContainer:
+        """A new container on the source; every failure is an InputError."""
+        name = self.path
+        if not os.path.exists(name) and (scheme := url_scheme(name)) is not None:
+            raise RemoteSourceError(
+                f"source {shown(name)}: remote sources ({scheme}://) are not supported yet; "
+                "valid: a local file path (download the file first)"
+            )
+        if not os.path.exists(name):
+            raise SourceNotFoundError(f"source {name!r}: no such file")
+        if os.path.isdir(name):
+            raise NotMediaError(f"source {name!r}: is a directory; expected a media file")
+        if not os.path.isfile(name):
+            raise NotMediaError(f"source {name!r}: not a regular file; expected a media file")
+        if os.path.getsize(name) == 0:
+            raise NotMediaError(f"source {name!r}: the file is empty (0 bytes); expected a media file")
+        try:
+            reader = CountingReader(name, self)
+        except OSError as ex:
+            raise NotMediaError(f"source {name!r}: cannot be read ({ex.strerror or ex})") from ex
+        with self._lock:
+            self._readers.append(reader)
+        try:
+            # Metadata in any text encoding (a Mac Roman handler name) never fails a job.
+            return av.open(reader, mode="r", options=open_options(allow_indirect=self.allow_indirect),
+                           metadata_errors="replace")
+        except av.error.FFmpegError as ex:
+            reader.close()
+            raise refused_indirect(name, ex, allow_indirect=self.allow_indirect) or NotMediaError(
+                f"source {name!r}: not a media file FFmpeg can read ({ex.strerror or ex})") from ex
+        except OSError as ex:
+            reader.close()
+            raise NotMediaError(f"source {name!r}: cannot be read ({ex.strerror or ex})") from ex
+
+    def close(self) -> None:
+        with self._lock:
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def choose_stream(container: av.container.InputContainer, position: int | None, name: str) -> tuple[int, av.video.stream.VideoStream]:
@@ -128,20 +211,38 @@ def is_cover(stream: av.stream.Stream) -> bool:
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
+#: Which probe path to take: ``auto`` (the index where usable, else the packet
+#: scan) or ``scan`` (always the full packet scan; for comparisons and diagnosis).
+PROBE_ENV = "SNAPSHOTS_PROBE"
+PROBE_PATHS = ("auto", "scan")
+
+
+def probe_path_setting() -> str:
+    setting = os.environ.get(PROBE_ENV, "") or "auto"
+    if setting not in PROBE_PATHS:
+        raise ValueError(f"{PROBE_ENV} must be one of {', '.join(PROBE_PATHS)}, got {setting!r}")
+    return setting
+
+
 def probe(
     container: av.container.InputContainer,
     *,
     position: int | None = None,
     reopen: Callable[[], av.container.InputContainer] | None = None,
+    use_index: bool | None = None,
 ) -> MediaInfo:
-    """Choose the stream and learn its frames (SPEC §2: time 0, D, which pictures).
+    """Choose the stream and learn what the planner and decoder need (SPEC §2:
+    time 0, D, where keyframes are).
 
-    The packet scan is the timeline where the packets can be trusted; the first and
-    last pictures are decoded to settle time 0 and D. Otherwise (see
+    From the container's index where it has a usable one (keyframes from the
+    index, time 0 from the first pictures, D from the last GOP's packets), else
+    from a scan of every packet; the first and last pictures are decoded to settle
+    time 0 and D. Where the packets cannot be the timeline (see
     :mod:`engine.timeline`) every picture is decoded once and timed. ``reopen``
     gives a fresh container when this one cannot seek back to its start.
+    ``use_index``: False forces the scan (default: ``$SNAPSHOTS_PROBE``).
     """
-    name = container.name
+    name = source_name(container)
     video_position, stream = choose_stream(container, position, name)
     duration = container.duration
     info = dict(
@@ -152,23 +253,28 @@ def probe(
         container_duration_ms=None if duration is None else duration / 1000.0,
     )
     if is_cover(stream):
-        return MediaInfo(**info, is_cover=True, facts=None)
+        return MediaInfo(**info, is_cover=True, facts=None, probe_path="cover")
+    if use_index is None:
+        use_index = probe_path_setting() == "auto"
     damaged: set[object] = set()
     reason = untrusted_packets(container, stream)
     facts = None
+    path = "scan"
     read = 0
-    doubtful_end = True
     if reason is None:
-        facts, reason, read, doubtful_end = scan(container, stream, damaged)
-    # Decided once, before any decoding: the scan's damage is failed reads only.
+        index = usable_index(container, stream) if use_index else None
+        if index is not None:
+            # Any doubt on the way (the index disagrees with the packets, the ends
+            # do not settle) sends the stream to the scan, which decides afresh.
+            facts, read = index_facts(container, stream, index, reopen, damaged)
+            path = "index" if facts is not None else "scan"
+        if facts is None:
+            facts, reason, read = _scanned(container, stream, reopen, damaged, moved=index is not None)
+    # Decided once, before any decoding: the probe's damage is failed reads only.
     careful = bool(damaged) or looks_truncated(stream.frames or 0, read)
-    if reason is None:
-        # The job's decoder inherits this context: frame threads are the fast path,
-        # slice threads lose nothing when a damaged packet ends the stream.
-        stream.codec_context.thread_type = "SLICE" if careful else "AUTO"
-        facts, reason = settle_ends(container, stream, facts, reopen, doubtful_end=doubtful_end)
     warnings: tuple[str, ...] = ()
     if reason is not None:
+        path = "forward"
         forward = reopen() if reopen is not None else _rewound(container)
         try:
             timeline = picture_timeline(forward, forward.streams[stream.index], damaged, careful=careful)
@@ -184,7 +290,43 @@ def probe(
     return MediaInfo(
         **info, is_cover=False, facts=facts, header_frames=stream.frames or 0, packets_read=read,
         read_forward=reason, damaged=frozenset(damaged), warnings=warnings, looks_damaged=careful,
+        probe_path=path,
     )
+
+
+def _scanned(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+    reopen: Callable[[], av.container.InputContainer] | None, damaged: set[object], *, moved: bool,
+) -> tuple[StreamFacts | None, str | None, int]:
+    """The facts from a scan of every packet, or why the packets cannot be the
+    timeline; and the packets read. ``moved``: the container was read already
+    (the scan then starts from a fresh one: a seek to 0 may skip an edit list's
+    first packets)."""
+    if moved and reopen is not None:
+        with closing(reopen()) as fresh:
+            found = scan(fresh, fresh.streams[stream.index], damaged)
+    else:
+        if moved:
+            container.seek(0, backward=True)
+        found = scan(container, stream, damaged)
+    if isinstance(found, NoTimeline):
+        return None, found.reason, found.read
+    careful = bool(damaged) or looks_truncated(stream.frames or 0, found.read)
+    # The job's decoder inherits this context: frame threads are the fast path,
+    # slice threads lose nothing when a damaged packet ends the stream.
+    stream.codec_context.thread_type = "SLICE" if careful else "AUTO"
+    first = head(container, stream, reopen, damaged)
+    ends = settle(container, stream, first, found, reopen)
+    if isinstance(ends, str):
+        return None, ends, found.read
+    time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
+    return packet_facts(found, first, ends, time_base), None, found.read
+
+
+def source_name(container: av.container.InputContainer) -> str:
+    """The path a container was opened from (a container read through a Python
+    file object names the object, not the file)."""
+    return getattr(container.file, "name", None) or container.name
 
 
 #: Containers that store no presentation times (the demuxer guesses them).
@@ -221,259 +363,3 @@ def _rewound(container: av.container.InputContainer) -> av.container.InputContai
     return container
 
 
-class Scan(NamedTuple):
-    facts: StreamFacts | None
-    reason: str | None
-    """Why the packets cannot be the timeline (None: they can)."""
-    read: int
-    """Packets read, discard-flagged ones included."""
-    doubtful_end: bool
-    """The end may hold packets that never decode: one of the last packets came
-    short or flagged corrupt (a truncated file), a read failed, or the last packet
-    claims an outsized duration."""
-
-
-#: Packets at the end of a stream whose state makes its end doubtful.
-TAIL_PACKETS = 16
-
-
-def scan(container: av.container.InputContainer, stream: av.video.stream.VideoStream, damaged: set[object]) -> Scan:
-    """Every frame's pts and keyframe flag from a demux pass over the chosen stream
-    (no decoding), or why the packets cannot be the timeline."""
-    pts: list[int] = []
-    tail_corrupt: deque[bool] = deque(maxlen=TAIL_PACKETS)
-    dts: list[int] = []
-    keys: list[bool] = []
-    durations: list[int] = []
-    last_dts = None
-    read = 0
-    starts_on_keyframe = None
-    for packet in packets(container, stream, damaged):
-        read += packet.size > 0
-        if packet.size:
-            tail_corrupt.append(packet.is_corrupt)
-        if starts_on_keyframe is None and packet.size:
-            starts_on_keyframe = packet.is_keyframe
-        # Empty packets flush the decoder; discard-flagged ones precede an edit
-        # list's start and are never shown; packets with no time at all are the
-        # second field of a field pair, part of the picture before them.
-        if packet.size == 0 or packet.is_discard or (packet.pts is None and packet.dts is None):
-            continue
-        if packet.dts is not None:
-            if last_dts is not None and packet.dts < last_dts:
-                return Scan(None, "decode times jump back (concatenated segments or a wrap)", read, True)
-            last_dts = packet.dts
-        stamp = packet.pts if packet.pts is not None else packet.dts
-        pts.append(stamp)
-        dts.append(stamp if packet.dts is None else min(packet.dts, stamp))
-        keys.append(packet.is_keyframe)
-        durations.append(packet.duration or 0)
-    if not pts:
-        return Scan(None, "no packet carries a time", read, True)
-    order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
-    stamps = np.asarray(pts, dtype=np.int64)[order]
-    flags = np.asarray(keys, dtype=bool)[order]
-    decode_stamps = np.asarray(dts, dtype=np.int64)[order]
-    unique = np.concatenate(([True], np.diff(stamps) > 0))
-    if not unique.all():
-        return Scan(None, "several packets share a presentation time", read, True)
-    time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
-    last_duration = durations[int(order[-1])]
-    typical = _typical_frame_ticks(stamps, stream, time_base)
-    outsized = last_duration > OUTSIZED_DURATION * typical
-    if last_duration <= 0:
-        last_duration = typical
-    facts = StreamFacts(
-        time_base=time_base, pts=stamps, keyframe=flags, end_pts=int(stamps[-1]) + last_duration, dts=decode_stamps,
-        leading=leading_frames(flags, bool(starts_on_keyframe)),
-    )
-    return Scan(facts, None, read, any(tail_corrupt) or bool(damaged) or outsized)
-
-
-#: A last packet claiming more than this many typical frame durations is doubtful.
-OUTSIZED_DURATION = 4
-
-
-#: Packets decoded from the start to find the first picture, and from the last
-#: keyframes to find the last, before the packets are judged untrustworthy.
-SETTLE_PACKETS = 600
-#: Pictures decoded from the start to check that each comes out with its own
-#: packet's time, in order: reordering the container does not describe (B-frames
-#: with no composition times, a broken ``ctts``) shows within the first few.
-HEAD_PICTURES = 8
-#: Keyframes tried back from the end to find the last picture.
-SETTLE_TAIL_KEYFRAMES = 3
-
-
-def settle_ends(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, facts: StreamFacts,
-    reopen: Callable[[], av.container.InputContainer] | None = None, *, doubtful_end: bool = True,
-) -> tuple[StreamFacts | None, str | None]:
-    """Time 0 and D from pictures (SPEC §2): decode the start, and the last GOP when
-    the scan gives reason to doubt the end; drop the packets before the first
-    picture and after the last (leading packets of a stream cut mid-GOP, a
-    truncated last packet), end D with the last picture. A clean end (every last
-    packet whole, no read failure, an ordinary last duration) is taken from the
-    packets: decoding a long last GOP on every job would cost more than the job.
-    Pictures whose times are not packet times, or come out of order, mean the
-    packets cannot be the timeline."""
-    known = set(facts.pts.tolist())
-    # A fresh container: a seek to 0 may land on the first keyframe and skip the
-    # pictures an edit list shows before it.
-    count = HEAD_PICTURES
-    if reopen is not None:
-        with closing(reopen()) as fresh:
-            fresh_stream = fresh.streams[stream.index]
-            # Frame and slice threads give different leading pictures: decode as the job will.
-            fresh_stream.codec_context.thread_type = stream.codec_context.thread_type
-            head = [t for t, _ in _decoded_pictures(fresh, fresh_stream, stop_after=count)]
-    else:
-        head = [t for t, _ in _decoded_pictures(_rewound(container), stream, stop_after=count)]
-    if not head:
-        return None, "no picture decodes from the start"
-    if any(t not in known for t in head) or head != sorted(head):
-        return None, "pictures do not carry their packets' times"
-    first = head[0]
-    last = None if doubtful_end else (int(facts.pts[-1]), int(facts.end_pts - facts.pts[-1]))
-    keyframes = np.flatnonzero(facts.keyframe)[::-1][:SETTLE_TAIL_KEYFRAMES] if doubtful_end else []
-    for keyframe in keyframes:
-        try:
-            container.seek(int(facts.pts[keyframe]), backward=True, stream=stream)
-        except av.error.FFmpegError:
-            return None, "the container cannot seek"
-        decoded = _decoded_pictures(container, stream)
-        tail = [t for t, _ in decoded]
-        if any(t not in known for t in tail) or tail != sorted(tail):
-            return None, "pictures do not carry their packets' times"
-        if tail and tail[-1] >= facts.pts[keyframe]:
-            last = decoded[-1]
-            break
-    if last is None:
-        return None, "no picture decodes near the end"
-    doubt = _keyframe_doubt(container, stream, facts, reopen)
-    if doubt is not None:
-        return None, doubt
-    last_pts, duration = last
-    keep = (facts.pts >= first) & (facts.pts <= last_pts)
-    if duration <= 0:
-        duration = int(facts.end_pts - facts.pts[-1]) if last_pts == facts.pts[-1] else int(
-            facts.pts[np.searchsorted(facts.pts, last_pts) + 1] - last_pts)
-    end = last_pts + duration
-    stated = _stated_end(container, stream)
-    if stated is not None and last_pts < stated < end:
-        end = stated
-    settled = StreamFacts(
-        time_base=facts.time_base, pts=facts.pts[keep], keyframe=facts.keyframe[keep], end_pts=end,
-        dts=None if facts.dts is None else facts.dts[keep],
-        leading=max(0, facts.leading - int(np.count_nonzero(facts.pts < first))),
-    )
-    return settled, None
-
-
-def _keyframe_doubt(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, facts: StreamFacts,
-    reopen: Callable[[], av.container.InputContainer] | None,
-) -> str | None:
-    """Why decode runs cannot seek to keyframes (None: they can). The last keyframe
-    is decoded as a decode run reaches it (a seek while the decoder holds another
-    GOP's state) and by a fresh decoder seeking there: a decoder whose state
-    survives a seek, or parameter sets only in some keyframes, give two different
-    pictures. It costs a few keyframe pictures. (Keyframe flags that name pictures
-    needing earlier data are the codec list's business: :func:`untrusted_packets`.)"""
-    keys = np.flatnonzero(facts.keyframe)
-    last = int(keys[-1]) if keys.size else 0
-    try:
-        if keys.size < 2 or reopen is None:
-            found = _keyframe_after_seek(container, stream, facts, last)
-            return None if found is not None else "no seek reaches the last keyframe"
-        if _keyframe_after_seek(container, stream, facts, int(keys[-2])) is None:  # the state a run leaves
-            return "no seek reaches a keyframe"
-        carried = _keyframe_after_seek(container, stream, facts, last)
-        with closing(reopen()) as fresh:
-            clean = _keyframe_after_seek(fresh, fresh.streams[stream.index], facts, last)
-    except av.error.FFmpegError:
-        return "the container cannot seek"
-    if clean is None or clean != carried:
-        return "a keyframe does not decode the same after a seek"
-    return None
-
-
-def _keyframe_after_seek(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                         facts: StreamFacts, index: int) -> bytes | None:
-    """The luma of keyframe ``index`` decoded right after a seek to it, by pts and
-    then by decode time (the decoder's first rungs); None where no seek reaches it.
-    A failed seek raises (FFmpegError)."""
-    target = int(facts.pts[index])
-    starts = [target] if facts.dts is None or facts.dts[index] == target else [target, int(facts.dts[index])]
-    for start in starts:
-        container.seek(start, backward=True, stream=stream)
-        found = _luma_at(container, stream, target)
-        if found is not None:
-            return found
-    return None
-
-
-def _luma_at(container: av.container.InputContainer, stream: av.video.stream.VideoStream, pts: int) -> bytes | None:
-    """The luma samples of the picture with this pts, decoding from the current
-    position (None if it does not come within :data:`SETTLE_PACKETS` packets, or a
-    later picture comes first). Keyframes only, where the decoder allows."""
-    stream.codec_context.skip_frame = "NONKEY" if stream.codec_context.name in SKIP_SAFE_CODECS else "DEFAULT"
-    for read, packet in enumerate(packets(container, stream, set())):
-        if read >= SETTLE_PACKETS:
-            return None
-        try:
-            frames = packet.decode()
-        except av.error.FFmpegError:
-            continue
-        for frame in frames:
-            if frame.pts == pts:
-                return frame.to_ndarray(format="gray").tobytes()
-            if frame.pts is not None and frame.pts > pts:
-                return None
-    return None
-
-
-#: Containers whose stream durations FFmpeg estimates (from timestamps or the bit
-#: rate) rather than reads: they state no end.
-_ESTIMATED_DURATION = frozenset({"mpegts", "mpeg", "mpegvideo", "h264", "hevc", "m4v", "h263", "avi"})
-
-
-def _stated_end(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int | None:
-    """Where the container says the stream ends, in stream ticks (None: not said)."""
-    if set(container.format.name.split(",")) & _ESTIMATED_DURATION:
-        return None
-    if stream.duration is None or stream.start_time is None:
-        return None
-    return int(stream.start_time) + int(stream.duration)
-
-
-def _decoded_pictures(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, *, stop_after: int | None = None
-) -> list[tuple[int, int]]:
-    """(pts, duration) of the pictures decoded from the current position, to the
-    end or until ``stop_after`` pictures came, reading at most
-    :data:`SETTLE_PACKETS` packets."""
-    context = stream.codec_context
-    context.skip_frame = "DEFAULT"
-    found: list[tuple[int, int]] = []
-    read = 0
-    for packet in packets(container, stream, set()):
-        read += 1
-        try:
-            frames = packet.decode()
-        except av.error.FFmpegError:
-            frames = []
-        found.extend((f.pts, f.duration or 0) for f in frames if f.pts is not None)
-        if (stop_after is not None and len(found) >= stop_after) or read >= SETTLE_PACKETS:
-            return found
-    try:
-        found.extend((f.pts, f.duration or 0) for f in context.decode(None) if f.pts is not None)
-    except av.error.FFmpegError:
-        pass
-    return found
-
-
-def _typical_frame_ticks(stamps: np.ndarray, stream: av.video.stream.VideoStream, time_base: Fraction) -> int:
-    if stamps.size > 1:
-        return max(1, int(np.median(np.diff(stamps))))
-    return frame_step(stream, time_base)

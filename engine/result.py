@@ -47,6 +47,9 @@ class Result:
     frames_decoded: int = 0
     duration_ms: float | None = None
     """D: end of the last frame, from the stream's own timestamps (None for a cover)."""
+    bytes_read: int = 0
+    """Bytes the job read from the source, every open counted (the probe's and
+    each decoder's): a sparse job on a long file reads a small part of it."""
 
     def __post_init__(self) -> None:
         # Milliseconds to the microsecond, like every snapshot time: a float sum such

@@ -22,7 +22,7 @@ import numpy as np
 from av.stream import Discard
 
 from engine.errors import UndecodableError
-from engine.planner import StreamFacts
+from engine.planner import PictureTimeline, StreamFacts
 
 #: Frame duration assumed when neither the pictures nor the stream give one.
 FALLBACK_FRAME_SECONDS = Fraction(1, 25)
@@ -164,7 +164,7 @@ def frame_step(stream: av.video.stream.VideoStream, time_base: Fraction) -> int:
 
 
 @dataclass(frozen=True)
-class PictureTimeline:
+class ForwardRead:
     facts: StreamFacts
     jumps: int
     """Times that jumped back and were made continuous."""
@@ -202,7 +202,7 @@ def pictures(
 def picture_timeline(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, damaged: set[object],
     *, careful: bool = False,
-) -> PictureTimeline:
+) -> ForwardRead:
     """Decode the stream from where the container stands (its start) and time
     every picture (:func:`picture_times`)."""
     time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
@@ -226,12 +226,18 @@ def picture_timeline(
     last_duration = raw[-1][2]
     if last_duration <= 0 or times.untimed_last:
         last_duration = int(np.median(np.diff(stamps))) if len(stamps) > 1 else step
+    pts = np.asarray(stamps, dtype=np.int64)
+    keyframe = np.asarray(keys, dtype=bool)
+    first_key = int(np.argmax(keyframe)) if keyframe.any() else None
     facts = StreamFacts(
         time_base=time_base,
-        pts=np.asarray(stamps, dtype=np.int64),
-        keyframe=np.asarray(keys, dtype=bool),
+        start_pts=int(pts[0]),
+        last_pts=int(pts[-1]),
         end_pts=stamps[-1] + max(1, last_duration),
-        forward=True,
-        leading=leading_frames(np.asarray(keys, dtype=bool), bool(key_packets) and key_packets[0]),
+        frame_ticks=step,
+        seek_points=np.zeros(0, dtype=np.int64),
+        first_keyframe_pts=None if first_key is None else int(pts[first_key]),
+        starts_mid_gop=leading_frames(keyframe, bool(key_packets) and key_packets[0]) > 0,
+        timeline=PictureTimeline(pts, keyframe),
     )
-    return PictureTimeline(facts, times.jumps)
+    return ForwardRead(facts, times.jumps)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.select import FIRST_SCORE, Scorer, is_event, scores, select_events
+from engine.dhash_selection import FIRST_SCORE, Scorer, is_event, scores, select_events
 
 MASK = (1 << 64) - 1
 HASHES = st.integers(0, MASK)
