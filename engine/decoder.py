@@ -89,19 +89,20 @@ def decode_runs(times: TargetTimes, facts: StreamFacts, *, per_keyframe: bool = 
     target = times.next_at_or_after(0)
     while target is not None:
         key = bisect.bisect_right(points, target) - 1
+        seek = None if key < 0 else key
         low = target
         while True:
             boundary = points[key + 1] if key + 1 < len(points) else None
             following = None if boundary is None else times.next_at_or_after(boundary)
             if following is None:
-                runs.append(DecodeRun(None if key < 0 else key, low, None))
+                runs.append(DecodeRun(seek, low, None))
                 return tuple(runs)
             last = times.last_before(boundary)
             ahead = bisect.bisect_right(points, following) - 1
             if per_keyframe or points[ahead] - (low if last is None else last) > skip:
                 # A run per keyframe answers up to the next keyframe: no target
                 # lies between it and the next run's first.
-                runs.append(DecodeRun(None if key < 0 else key, low, boundary if per_keyframe else following))
+                runs.append(DecodeRun(seek, low, boundary if per_keyframe else following))
                 target = following
                 break
             key = ahead
@@ -132,7 +133,10 @@ def resolve(
                       stats=stats, reopen=open_container)
     if facts.forward:
         return given_once(decoder.forward(plan, facts), stats)
-    runs = decode_runs(plan.times, facts, per_keyframe=plan.keyframes_only and facts.keyframes_listed)
+    # A run per keyframe needs keyframe windows in presentation time: seek points
+    # that are decode times (an MP4 index) do not bound a keyframe's pts.
+    per_keyframe = plan.keyframes_only and facts.keyframes_listed and not facts.seek_by_time
+    runs = decode_runs(plan.times, facts, per_keyframe=per_keyframe)
     # Damaged files stay on one careful decoder: its damage accounting and slice
     # threads are what the hostile-input tests pin down.
     workers = 1 if plan.keyframes_only or careful else decoder_count(len(runs))
@@ -289,12 +293,16 @@ class Decoder:
                 break
             timeless = packet.pts is None and packet.dts is None
             stamp = packet.pts if packet.pts is not None else packet.dts
-            if attempt.first_packet is None and not timeless and not packet.is_discard and packet.size:
+            # A discard-flagged packet (before an edit list's start) is decoded as a
+            # reference: landing on it is landing before the pictures it serves.
+            if attempt.first_packet is None and not timeless and packet.size:
                 attempt.first_packet = stamp
                 if check_landing and attempt.late(stamp):
                     return  # landed late: try the next rung
                 if attempt.closes is not None and attempt.closes[0] in (packet.pts, packet.dts):
                     resolver.close_before(attempt.closes[1])
+            if attempt.first_shown is None and not timeless and packet.size and not packet.is_discard:
+                attempt.first_shown = stamp
             if packet.size and not packet.is_discard and not timeless:
                 for decision in resolver.add(stamp, packet.dts, packet.is_keyframe):
                     if decision.time is not None:
@@ -407,6 +415,8 @@ class _Attempt:
         self._clock = times.clock
         self._wanted: deque[Decision] = deque()
         self.first_packet: int | None = None
+        self.first_shown: int | None = None
+        """The first packet read that is shown (not discard-flagged)."""
         self.landed = False
         self.abandoned = False
         self._previous: av.VideoFrame | None = None
@@ -430,7 +440,9 @@ class _Attempt:
                 # The first picture after a seek is the keyframe (or one shown before
                 # it): one after it means the seek landed late, or the demuxer gave
                 # the keyframe a later picture's time (MPEG-PS right after a seek).
-                if self.first_packet is not None and pts > self.first_packet and self.rung != "start" and not self._at_frames:
+                first = self.first_shown
+                if (first is not None and self.rung != "start" and not self._at_frames
+                        and self._clock.of_pts(pts) > min(self._clock.of_pts(first), self._first_target or 0)):
                     self.abandoned = True
                     return
                 self.landed = True
