@@ -11,7 +11,7 @@ import pytest
 
 from engine import snapshot
 from engine import parallel
-from engine.decoder import DecodeStats
+from engine.decoder import DecodeStats, decode_runs
 from engine.params import parse
 from engine.planner import plan
 from engine.probe import open_source, probe
@@ -74,41 +74,43 @@ def _plan_for(path: str, process: str):
     request = parse(process)
     with open_source(path) as container:
         info = probe(container, position=None)
-    return info, plan(request, info.facts)
+    job_plan = plan(request, info.facts)
+    return info, job_plan, decode_runs(job_plan.times, info.facts)
 
 
 def test_worker_errors_reach_the_consumer(sample):
-    info, job_plan = _plan_for(sample("h264_bframes.mp4"), "video/snapshots,f_jpg,inter_5000")
+    info, job_plan, runs = _plan_for(sample("h264_bframes.mp4"), "video/snapshots,f_jpg,inter_5000")
 
     def broken_open():
         raise OSError("disk gone")
 
     before = threading.active_count()
     with pytest.raises(OSError, match="disk gone"):
-        list(parallel.parallel_targets(broken_open, info.stream_index, job_plan, info.facts, DecodeStats(), 2))
+        list(parallel.parallel_resolve(broken_open, info.stream_index, job_plan, info.facts, runs, DecodeStats(), 2))
     assert threading.active_count() == before
 
 
 def test_stopping_early_stops_the_workers(sample):
     path = sample("h264_bframes.mp4")
-    info, job_plan = _plan_for(path, "video/snapshots,f_jpg,inter_3000")
-    assert len(job_plan.runs) > 6
+    info, job_plan, runs = _plan_for(path, "video/snapshots,f_jpg,inter_3000")
+    assert len(runs) > 6
     before = threading.active_count()
     stats = DecodeStats()
-    targets = parallel.parallel_targets(lambda: open_source(path), info.stream_index, job_plan, info.facts, stats, 3)
+    targets = parallel.parallel_resolve(lambda: open_source(path), info.stream_index, job_plan, info.facts, runs,
+                                        stats, 3)
     first = [next(targets) for _ in range(2)]
     targets.close()
     assert threading.active_count() == before
-    assert [index for index, _ in first] == [t.frame for t in job_plan.targets[:2]]
+    assert [job_plan.times.clock.to_ms(r.time) for r in first] == [0.0, 3000.0]
     assert stats.frames_decoded > 0  # the workers' counts were added
 
 
 def test_memory_is_bounded_by_the_queues(sample):
     """Workers run at most QUEUE_FRAMES frames ahead of a consumer that waits."""
     path = sample("h264_bframes.mp4")
-    info, job_plan = _plan_for(path, "video/snapshots,f_jpg,inter_2500")
-    assert len(job_plan.runs) > 2 * parallel.QUEUE_FRAMES + 2
-    targets = parallel.parallel_targets(lambda: open_source(path), info.stream_index, job_plan, info.facts,
+    info, job_plan, runs = _plan_for(path, "video/snapshots,f_jpg,inter_2500")
+    assert len(runs) > 2 * parallel.QUEUE_FRAMES + 2
+    targets = parallel.parallel_resolve(lambda: open_source(path), info.stream_index, job_plan, info.facts, runs,
                                         DecodeStats(), 2)
     next(targets)
     threading.Event().wait(0.5)  # let the workers fill their queues
@@ -138,11 +140,11 @@ def test_decoder_count_setting_is_checked(monkeypatch, bad):
 
 def test_damaged_and_keyframe_jobs_keep_one_decoder(sample, tmp_path, monkeypatch):
     calls = []
-    real = parallel.parallel_targets
-    monkeypatch.setattr("engine.api.parallel_targets", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = parallel.parallel_resolve
+    monkeypatch.setattr("engine.parallel.parallel_resolve", lambda *a, **k: calls.append(a) or real(*a, **k))
     monkeypatch.setenv(parallel.DECODERS_ENV, "3")
     snapshot(sample("h264_bframes.mp4"), "video/snapshots,m_key,f_jpg,w_32", tmp_path / "k")
     assert calls == []
     snapshot(sample("h264_bframes.mp4"), "video/snapshots,inter_9000,f_jpg,w_32", tmp_path / "i")
     assert len(calls) == 1
-    assert np.all(np.diff([r.seek_frame for r in calls[0][2].runs]) > 0)
+    assert np.all(np.diff([r.seek for r in calls[0][4]]) > 0)
