@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from collections.abc import Callable
+from contextlib import closing
 from typing import NamedTuple
 
 import av
@@ -37,32 +38,40 @@ class Index(NamedTuple):
     entries: int
     every_packet: bool
     """The index lists every packet, so every keyframe too."""
-    positions: list[int]
-    keys: list[bool]
+    table: av.index.IndexEntries
 
 
 def usable_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> Index | None:
     """The stream's index, or None where the container has none read with its
-    header, or it is empty or inconsistent."""
+    header, or it is empty or plainly inconsistent. Only the keyframes are
+    visited (FFmpeg's own search, in C): an hour of video lists 10⁵ packets."""
     kinds = [INDEXED_FORMATS[f] for f in container.format.name.split(",") if f in INDEXED_FORMATS]
     if not kinds:
         return None
-    entries = stream.index_entries
-    count = len(entries)
+    table = stream.index_entries
+    count = len(table)
     if count == 0:
         return None
-    stamps = np.fromiter((e.timestamp for e in entries), dtype=np.int64, count=count)
-    keys = [e.is_keyframe for e in entries]
-    positions = [e.pos for e in entries]
-    ends = max(p + e.size for p, e in zip(positions, entries))
-    size = container.size
-    if np.any(np.diff(stamps) < 0) or (size > 0 and ends > size) or not any(keys):
-        return None
     every_packet = kinds[0]
+    # Edit lists that repeat samples list more entries than the header's frames.
     if every_packet and stream.frames and stream.frames != count:
         return None
-    key_entries = np.flatnonzero(np.asarray(keys, dtype=bool))
-    return Index(stamps[key_entries], key_entries, count, every_packet, positions, keys)
+    last = table[count - 1]
+    if container.size > 0 and last.pos + last.size > container.size:
+        return None  # a truncated file: the index names data that is not there
+    keys: list[int] = []
+    stamp = None
+    while True:
+        found = table.search_timestamp(-(2**62) if stamp is None else stamp + 1, backward=False)
+        if found < 0 or (keys and found <= keys[-1]):
+            break
+        keys.append(found)
+        stamp = table[found].timestamp
+    if not keys:
+        return None
+    key_entries = np.asarray(keys, dtype=np.int64)
+    points = np.fromiter((table[int(k)].timestamp for k in key_entries), dtype=np.int64, count=key_entries.size)
+    return Index(points, key_entries, count, every_packet, table)
 
 
 def index_facts(
@@ -70,24 +79,38 @@ def index_facts(
     reopen: Callable[[], av.container.InputContainer] | None, damaged: set[object],
 ) -> tuple[StreamFacts | None, int]:
     """The stream's facts from its index, the head and the last GOPs; None where
-    any of it disagrees (then the full scan decides). Also the packets the index
-    lists (for the truncation check)."""
+    any of it disagrees, or a read fails (then the full scan decides). Also the
+    packets the index lists (for the truncation check).
+
+    The reading and decoding happen on a container of their own (``reopen``),
+    opened at the start, so the head needs no seek and the job's container is
+    left unused for its decoder (whose threads depend on what the scan finds)."""
+    if reopen is None:
+        return _from_index(container, stream, index, None, damaged, at_start=False)
+    with closing(reopen()) as work:
+        return _from_index(work, work.streams[stream.index], index, reopen, damaged, at_start=True)
+
+
+def _from_index(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, index: Index,
+    reopen: Callable[[], av.container.InputContainer] | None, damaged: set[object], *, at_start: bool,
+) -> tuple[StreamFacts | None, int]:
+    failures = set(damaged)
+    stream.codec_context.thread_type = "AUTO"
+    first = head(container, stream, None, failures, at_start=at_start)
+    if not isinstance(first.times, PacketTimes) or not _agrees(index, 0, first.times, whole=False):
+        return None, 0
     tail_from = _tail_keyframe(index)
     try:
         container.seek(int(index.seek_points[tail_from]), backward=True, stream=stream)
     except av.error.FFmpegError:
         return None, 0
-    last = read_times(packets(container, stream, damaged), stream, damaged)
-    if not isinstance(last, PacketTimes) or not last.positions:
+    last = read_times(packets(container, stream, failures), stream, failures)
+    if failures != damaged or not isinstance(last, PacketTimes) or not last.positions:
         return None, 0
     # The demuxer may land on an earlier keyframe (MP4 seeks by presentation time).
     landed = _entry_at(index, last.positions[0][0], int(index.key_entries[tail_from]))
     if landed is None or not _agrees(index, landed, last, whole=True):
-        return None, 0
-    careful = bool(damaged)
-    stream.codec_context.thread_type = "SLICE" if careful else "AUTO"
-    first = head(container, stream, reopen, damaged)
-    if not isinstance(first.times, PacketTimes) or not _agrees(index, 0, first.times, whole=False):
         return None, 0
     ends = settle(container, stream, first, last, reopen)
     if isinstance(ends, str):
@@ -121,7 +144,7 @@ def _entry_at(index: Index, position: int | None, expected: int) -> int | None:
     if not index.every_packet:
         return expected
     for entry in range(min(expected, index.entries - 1), -1, -1):
-        if index.positions[entry] == position:
+        if index.table[entry].pos == position:
             return entry
     return None
 
@@ -136,7 +159,7 @@ def _agrees(index: Index, first_entry: int, times: PacketTimes, *, whole: bool) 
     if whole and len(times.positions) != expected:
         return False
     for number, (pos, key) in enumerate(times.positions[:expected]):
-        entry = first_entry + number
-        if (pos is not None and pos != index.positions[entry]) or key != index.keys[entry]:
+        entry = index.table[first_entry + number]
+        if (pos is not None and pos != entry.pos) or key != entry.is_keyframe:
             return False
     return True

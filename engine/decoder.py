@@ -114,24 +114,32 @@ def given_once(found: Iterable[Resolved], stats: DecodeStats) -> Iterator[Resolv
     already given (its own never decodes), that target is missed."""
     given: set[int] = set()
     for resolved in found:
-        if resolved.frame.pts in given:
+        pts = resolved.pts if isinstance(resolved, Decision) else resolved.frame.pts
+        if pts in given:
             stats.missed_targets += 1
             continue
-        given.add(resolved.frame.pts)
+        given.add(pts)
         yield resolved
 
 
 def resolve(
     plan: Plan, facts: StreamFacts, *, open_container: Callable[[], av.container.InputContainer],
     container: av.container.InputContainer, stream_index: int, careful: bool, stats: DecodeStats,
+    dry: bool = False,
 ) -> Iterator[Resolved]:
     """The frames that answer the plan's times, in time order, each once: decoded
-    by one decoder, or by one per core when the plan makes several runs."""
+    by one decoder, or by one per core when the plan makes several runs.
+    ``dry``: only say which pictures answer (:class:`Decision`, by pts), from the
+    packets read, decoding nothing."""
     from engine.parallel import decoder_count, parallel_resolve
 
     decoder = Decoder(container, stream_index, keyframes_only=plan.keyframes_only, careful=careful,
-                      stats=stats, reopen=open_container)
+                      stats=stats, reopen=open_container, dry=dry)
     if facts.forward:
+        if dry:
+            return given_once((Decision(int(facts.timeline.pts[d.pts]), d.time, d.keyframe) for d in timeline_hits(
+                plan.times, facts.timeline, facts, keyframes_only=plan.keyframes_only,
+                first_key_covers=_first_key_covers(plan))), stats)
         return given_once(decoder.forward(plan, facts), stats)
     # A run per keyframe needs keyframe windows in presentation time: seek points
     # that are decode times (an MP4 index) do not bound a keyframe's pts.
@@ -139,7 +147,7 @@ def resolve(
     runs = decode_runs(plan.times, facts, per_keyframe=per_keyframe)
     # Damaged files stay on one careful decoder: its damage accounting and slice
     # threads are what the hostile-input tests pin down.
-    workers = 1 if plan.keyframes_only or careful else decoder_count(len(runs))
+    workers = 1 if plan.keyframes_only or careful or dry else decoder_count(len(runs))
     if workers > 1:
         return parallel_resolve(open_container, stream_index, plan, facts, runs, stats, workers)
     return given_once((r for run in runs for r in decoder.run(run, plan, facts)), stats)
@@ -158,8 +166,10 @@ class Decoder:
         stats: DecodeStats | None = None,
         threads: int = 0,
         reopen: Callable[[], av.container.InputContainer] | None = None,
+        dry: bool = False,
     ) -> None:
         self._container = container
+        self._dry = dry
         self._reopen = reopen
         self._careful = careful
         self._stream = container.streams[stream_index]
@@ -282,6 +292,9 @@ class Decoder:
         """Read, decide, feed and match from the current position; sets
         ``attempt.landed`` unless the seek landed late."""
         resolver = attempt.resolver
+        if self._dry:
+            yield from self._decide_only(attempt, budget, check_landing=check_landing)
+            return
         context = self._context
         queue: deque[av.Packet] = deque()
         wanted: dict[int, Decision] = {}
@@ -345,6 +358,29 @@ class Decoder:
         attempt.landed = attempt.landed or not check_landing
         if attempt.landed:
             yield from attempt.rest()
+
+    def _decide_only(self, attempt: _Attempt, budget: int | None, *, check_landing: bool) -> Iterator[Decision]:
+        """The decisions of a run from its packets alone (a dry run)."""
+        resolver = attempt.resolver
+        for read, packet in enumerate(packets(self._container, self._stream, self.stats.damaged)):
+            if budget is not None and read >= budget:
+                break
+            stamp = _stamp(packet)
+            if stamp is None or not packet.size:
+                continue
+            if attempt.first_packet is None:
+                attempt.first_packet = stamp
+                if check_landing and attempt.late(stamp):
+                    return
+                if attempt.closes is not None and attempt.closes[0] in (packet.pts, packet.dts):
+                    resolver.close_before(attempt.closes[1])
+            if not packet.is_discard:
+                yield from (d for d in resolver.add(stamp, packet.dts, packet.is_keyframe) if d.time is not None)
+            if resolver.done:
+                break
+        else:
+            yield from (d for d in resolver.finish() if d.time is not None)
+        attempt.landed = True
 
     def _seek(self, pts: int | None) -> None:
         self.stats.seeks += 1

@@ -132,13 +132,16 @@ class Head(NamedTuple):
 
 def head(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-    reopen: Callable[[], av.container.InputContainer] | None, damaged: set[object],
+    reopen: Callable[[], av.container.InputContainer] | None, damaged: set[object], *, at_start: bool = False,
 ) -> Head:
     """The first pictures, decoded from the start by a fresh container (a seek to
     0 may land on the first keyframe and skip the pictures an edit list shows
-    before it), with the packets that gave them."""
+    before it), with the packets that gave them. ``at_start``: ``container`` is
+    fresh, nothing read yet."""
     read: list[av.Packet] = []
-    if reopen is not None:
+    if at_start:
+        pictures = decoded_pictures(container, stream, stop_after=HEAD_PICTURES, read=read)
+    elif reopen is not None:
         with closing(reopen()) as fresh:
             fresh_stream = fresh.streams[stream.index]
             # Frame and slice threads give different leading pictures: decode as the job will.
@@ -265,20 +268,27 @@ def _keyframe_after_seek(container: av.container.InputContainer, stream: av.vide
 def _luma_at(container: av.container.InputContainer, stream: av.video.stream.VideoStream, pts: int) -> bytes | None:
     """The luma samples of the picture with this pts, decoding from the current
     position (None if it does not come within :data:`SETTLE_PACKETS` packets, or a
-    later picture comes first). Keyframes only, where the decoder allows."""
-    stream.codec_context.skip_frame = "NONKEY" if stream.codec_context.name in SKIP_SAFE_CODECS else "DEFAULT"
+    later picture comes first). Keyframes only, where the decoder allows; the
+    decoder is drained once the keyframe's packet is in (with keyframes only it
+    would otherwise hold the picture until further keyframes come)."""
+    context = stream.codec_context
+    context.skip_frame = "NONKEY" if context.name in SKIP_SAFE_CODECS else "DEFAULT"
     for read, packet in enumerate(packets(container, stream, set())):
         if read >= SETTLE_PACKETS:
             return None
         try:
             frames = packet.decode()
+            if packet.pts == pts:
+                frames = frames + context.decode(None)
         except av.error.FFmpegError:
             continue
         for frame in frames:
             if frame.pts == pts:
-                return frame.to_ndarray(format="gray").tobytes()
+                return bytes(frame.planes[0])
             if frame.pts is not None and frame.pts > pts:
                 return None
+        if packet.pts == pts:
+            return None
     return None
 
 

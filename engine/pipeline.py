@@ -97,12 +97,16 @@ class Snapshots:
         """Snapshots the request names (before a last-only cut)."""
         return self._planned
 
-    def _resolved(self, job: Plan) -> Iterator[Resolved]:
+    def _resolved(self, job: Plan, *, dry: bool = False) -> Iterator[Resolved]:
         return resolve(job, self.info.facts, open_container=self._open, container=self._container,
-                       stream_index=self.info.stream_index, careful=self.info.looks_damaged, stats=self.stats)
+                       stream_index=self.info.stream_index, careful=self.info.looks_damaged, stats=self.stats,
+                       dry=dry)
 
     def _frames(self, job: Plan) -> Iterator[tuple[Resolved, None, None]]:
-        found = self._resolved(job)
+        """The frames the plan names, the first ``num`` of them. When only the last
+        is kept, the packets alone say which frames answer (a dry pass, decoding
+        nothing); then only the last is decoded."""
+        found = self._resolved(job, dry=self._last_only)
         if job.count:
             found = itertools.islice(found, job.count)
         if not self._last_only:
@@ -114,7 +118,9 @@ class Snapshots:
         for last in found:
             self._planned += 1
         if last is not None:
-            yield last, None, None
+            only = Plan(times=Listed(job.times.clock, (last.time,)), keyframes_only=job.keyframes_only)
+            for resolved in self._resolved(only):
+                yield resolved, None, None
 
     def _dhash(self, job: Plan) -> Iterator[tuple[Resolved, str | None, float | None]]:
         """Score every candidate; write events at once when no later candidate can
