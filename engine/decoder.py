@@ -269,8 +269,14 @@ class Decoder:
         picture after a seek), and the file's start, which always works. The
         rung that last landed goes first."""
         point = run.seek
+        # The stream's first picture, asked of the stream itself: a generic seek to
+        # 0 may skip an edit list's discard-flagged keyframe the first pictures need.
+        earliest = [facts.start_pts, *facts.seek_points[:1].tolist()]
+        if facts.seek_alternates is not None:
+            earliest += facts.seek_alternates[:1].tolist()
+        first = ("first", min(earliest) - facts.frame_ticks, None)
         if point is None:
-            return [("start", None, None)]
+            return [first, ("start", None, None)]
         ladder: list[tuple[str, int | None, int | None]] = [("point", int(facts.seek_points[point]), point)]
         if facts.seek_alternates is not None and facts.seek_alternates[point] != facts.seek_points[point]:
             ladder.insert(0 if self._prefer_alternate else 1, ("alternate", int(facts.seek_alternates[point]), point))
@@ -286,7 +292,7 @@ class Decoder:
             if facts.seek_alternates is not None:
                 before = min(before, int(facts.seek_alternates[point - 1]))
             ladder.append(("earlier", before, point - 1))
-        return [*ladder, ("start", None, None)]
+        return [*ladder, first, ("start", None, None)]
 
     def _attempt(self, attempt: _Attempt, budget: int | None, *, check_landing: bool) -> Iterator[Resolved]:
         """Read, decide, feed and match from the current position; sets

@@ -284,7 +284,7 @@ def _luma_at(container: av.container.InputContainer, stream: av.video.stream.Vid
             continue
         for frame in frames:
             if frame.pts == pts:
-                return bytes(frame.planes[0])
+                return frame.to_ndarray(format="gray").tobytes()
             if frame.pts is not None and frame.pts > pts:
                 return None
         if packet.pts == pts:

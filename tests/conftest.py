@@ -22,6 +22,14 @@ def sample():
     return path
 
 
+@pytest.fixture(params=["auto", "scan"], ids=["index", "scan"])
+def probe_path(request, monkeypatch):
+    """Run a test on both probe paths: the container's index where usable (auto),
+    and the full packet scan (engine.probe.PROBE_ENV)."""
+    monkeypatch.setenv("SNAPSHOTS_PROBE", request.param)
+    return request.param
+
+
 # Child processes (`snapshots …`, servers, batch workers) run this checkout's code,
 # not whatever checkout the console script was installed from (a worktree shares
 # the main checkout's virtual environment).

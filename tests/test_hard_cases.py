@@ -153,7 +153,7 @@ def _read_rgb(path: str) -> np.ndarray:
 
 @pytest.mark.parametrize("case", sorted(ffmpeg_oracle.CASES))
 @pytest.mark.parametrize("name", sorted(MAKERS))
-def test_hard_case_frames(media, tmp_path, name, case):
+def test_hard_case_frames(media, tmp_path, name, case, probe_path):
     path = str(media(name))
     result = ffmpeg_oracle.check_job(path, ffmpeg_oracle.CASES[case], str(tmp_path / "o"))
     if result is not None:

@@ -29,7 +29,7 @@ def test_corpus_is_present():
 
 @pytest.mark.parametrize("case", sorted(ffmpeg_oracle.CASES))
 @pytest.mark.parametrize("name", FILES)
-def test_real_world_frames(tmp_path, name, case):
+def test_real_world_frames(tmp_path, name, case, probe_path):
     result = ffmpeg_oracle.check_job(str(CORPUS / name), ffmpeg_oracle.CASES[case], str(tmp_path / "o"))
     assert leftovers(tmp_path) == []
     if result is not None:
