@@ -251,6 +251,7 @@ class Decoder:
             budget = None if run.high is None else (
                 (times.clock.to_ticks(run.high) - start) // facts.frame_ticks + 1 + RUN_SLACK_PACKETS)
             attempt = _Attempt(rung, run, times, resolver, self.stats, closes)
+            attempt.policy = self._skip_untargeted
             yield from self._attempt(attempt, budget, check_landing=seek_to is not None)
             if attempt.landed:
                 if rung in ("point", "alternate"):
@@ -301,11 +302,7 @@ class Decoder:
         if self._dry:
             yield from self._decide_only(attempt, budget, check_landing=check_landing)
             return
-        context = self._context
         queue: deque[av.Packet] = deque()
-        wanted: dict[int, Decision] = {}
-        skipping = context.skip_frame
-        policy = self._skip_untargeted
         ended = True
         for read, packet in enumerate(packets(self._container, self._stream, self.stats.damaged)):
             if budget is not None and read >= budget:
@@ -323,39 +320,24 @@ class Decoder:
             if attempt.first_shown is None and not timeless and packet.size and not packet.is_discard:
                 attempt.first_shown = stamp
             if packet.size and not packet.is_discard and not timeless:
-                for decision in resolver.add(stamp, packet.dts, packet.is_keyframe):
-                    if decision.time is not None:
-                        wanted[decision.pts] = decision
-                        attempt.queue(decision)
+                attempt.want(resolver.add(stamp, packet.dts, packet.is_keyframe))
             queue.append(packet)
             while queue and not resolver.pending(_stamp(queue[0])):
-                packet = queue.popleft()
-                if not (packet.pts is None and packet.dts is None):
-                    policy = "DEFAULT" if _stamp(packet) in wanted else self._skip_untargeted
-                if policy != skipping:
-                    context.skip_frame = skipping = policy
-                yield from attempt.match(self._decoded(self._fed(packet)))
+                yield from self._feed(queue.popleft(), attempt)
                 if attempt.abandoned:
                     return
             if resolver.done:
                 ended = False
                 break
         if ended:
-            for decision in resolver.finish():
-                if decision.time is not None:
-                    wanted[decision.pts] = decision
-                    attempt.queue(decision)
+            attempt.want(resolver.finish())
         # Feed what the wanted pictures still need (everything up to the last of
         # them in decode order, and a timeless second field right after it).
-        last = max((i for i, p in enumerate(queue) if _stamp(p) in wanted), default=-1)
+        last = max((i for i, p in enumerate(queue) if _stamp(p) in attempt.wanted), default=-1)
         for number, packet in enumerate(queue):
             if number > last and (packet.pts is not None or packet.dts is not None):
                 break
-            if not (packet.pts is None and packet.dts is None):
-                policy = "DEFAULT" if _stamp(packet) in wanted else self._skip_untargeted
-            if policy != skipping:
-                context.skip_frame = skipping = policy
-            yield from attempt.match(self._decoded(self._fed(packet)))
+            yield from self._feed(packet, attempt)
             if attempt.abandoned:
                 return
         yield from attempt.match(self._decoded_drain())
@@ -364,6 +346,15 @@ class Decoder:
         attempt.landed = attempt.landed or not check_landing
         if attempt.landed:
             yield from attempt.rest()
+
+    def _feed(self, packet: av.Packet, attempt: _Attempt) -> Iterator[Resolved]:
+        """Decode a packet: in full when it is wanted, else as the skip policy
+        allows (a packet with no time, a second field, goes as the one before it)."""
+        if not (packet.pts is None and packet.dts is None):
+            attempt.policy = "DEFAULT" if _stamp(packet) in attempt.wanted else self._skip_untargeted
+        if self._context.skip_frame != attempt.policy:
+            self._context.skip_frame = attempt.policy
+        yield from attempt.match(self._decoded(self._fed(packet)))
 
     def _decide_only(self, attempt: _Attempt, budget: int | None, *, check_landing: bool) -> Iterator[Decision]:
         """The decisions of a run from its packets alone (a dry run)."""
@@ -456,6 +447,8 @@ class _Attempt:
         self._at_frames = getattr(times, "from_first", False)
         self._clock = times.clock
         self._wanted: deque[Decision] = deque()
+        self.wanted: dict[int, Decision] = {}
+        self.policy = "DEFAULT"
         self.first_packet: int | None = None
         self.first_shown: int | None = None
         """The first packet read that is shown (not discard-flagged)."""
@@ -469,8 +462,12 @@ class _Attempt:
         return (not self._at_frames and self._first_target is not None
                 and self._clock.of_pts(stamp) > self._first_target)
 
-    def queue(self, decision: Decision) -> None:
-        self._wanted.append(decision)
+    def want(self, decisions: Iterable[Decision]) -> None:
+        """Decisions made: those answering a target are decoded and matched."""
+        for decision in decisions:
+            if decision.time is not None:
+                self.wanted[decision.pts] = decision
+                self._wanted.append(decision)
 
     def match(self, frames: Iterable[av.VideoFrame]) -> Iterator[Resolved]:
         wanted = self._wanted

@@ -58,6 +58,7 @@ class Snapshots:
         self._open = open_container
         self._last_only = last_only
         self.warnings: list[str] = []
+        self._planned = 0
         self.stats = DecodeStats()
         self.stats.damaged |= info.damaged
 
@@ -89,8 +90,6 @@ class Snapshots:
                 f"{unvouched} snapshot(s) show pictures from before the stream's first keyframe (it starts mid-GOP): "
                 "they are decoded from references the file does not hold and may show concealment"
             )
-
-    _planned = 0
 
     @property
     def named(self) -> int:

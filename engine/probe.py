@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import av
-import numpy as np
 
 from engine.errors import NotMediaError, NoVideoError, ProcessError, RemoteSourceError, SourceNotFoundError, shown
 from engine.container_index import index_facts, usable_index

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 import pytest
 
-from engine.decoder import Decoder, DecodeStats, decode_runs, resolve
+from engine.decoder import Decoder, DecodeStats, resolve
 from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError
 from engine.planner import Listed, Plan
 from engine.probe import Source, open_source, probe
