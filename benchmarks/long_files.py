@@ -17,6 +17,11 @@ and ``bytes_read`` the engine's own count of what it read from the source.
 - **``m_avg,num_10``, 512² crop**: the engine CLI against the seek-and-decode floor,
   a PyAV process that seeks to each target, decodes forward to the frame shown
   there, resizes, crops and writes it (:data:`FLOOR`).
+- the same two **off the keyframes**: looping a 1-minute file puts a keyframe at
+  every whole minute, where the middle of an hour and every ``m_avg,num_10`` target
+  of a whole number of hours fall (one frame to decode each); ``ss`` 4.2 s later for
+  the one snapshot, ``ss_4000`` for ``m_avg`` put every target inside a GOP (up to
+  250 frames to decode each).
 - **``inter_600000``** (a frame every 10 minutes), full size: a sparse job's bytes
   read.
 
@@ -47,7 +52,7 @@ FLOOR = r"""
 import sys
 from fractions import Fraction
 import av, cv2
-src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+src, out, n, ss = sys.argv[1], sys.argv[2], int(sys.argv[3]), Fraction(sys.argv[4])
 with av.open(src) as container:
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
@@ -55,7 +60,7 @@ with av.open(src) as container:
     start = stream.start_time or 0
     duration = Fraction(container.duration, 1000000)
     for k in range(n):
-        t = start + int((k + Fraction(1, 2)) * duration / n / tb)
+        t = start + int((ss + (k + Fraction(1, 2)) * (duration - ss) / n) / tb)
         container.seek(t, backward=True, stream=stream)
         shown = None
         for frame in container.decode(stream):
@@ -143,7 +148,13 @@ def main(argv: list[str] | None = None) -> int:
                                "-frames:v", "1", f"{scratch}/ff.jpg"],
                 "engine avg": engine(src, "video/snapshots,f_jpg,m_avg,num_10,w_512,h_512,scaletype_crop",
                                      f"{scratch}/avg"),
-                "floor avg": [sys.executable, "-c", FLOOR, str(src), f"{scratch}/floor", "10"],
+                "floor avg": [sys.executable, "-c", FLOOR, str(src), f"{scratch}/floor", "10", "0"],
+                "engine one mid": engine(src, f"video/snapshots,f_jpg,ss_{half_ms + 4200},num_1", f"{scratch}/onem"),
+                "ffmpeg one mid": ["ffmpeg", "-v", "error", "-y", "-ss", str((half_ms + 4200) / 1000), "-i", str(src),
+                                   "-frames:v", "1", f"{scratch}/ffm.jpg"],
+                "engine avg mid": engine(
+                    src, "video/snapshots,f_jpg,m_avg,num_10,ss_4000,w_512,h_512,scaletype_crop", f"{scratch}/avgm"),
+                "floor avg mid": [sys.executable, "-c", FLOOR, str(src), f"{scratch}/floorm", "10", "4"],
                 "engine sparse": engine(src, "video/snapshots,f_jpg,inter_600000", f"{scratch}/sparse"),
             }, args.runs, log)
             rows.append({"minutes": minutes, "bytes": size, "runs": found})
@@ -165,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     panels = {key: chart.Panel(title) for key, title in (
         ("one", "one snapshot in the middle: wall (s)"), ("avg", "m_avg,num_10 512² crop: wall (s)"))}
     memory = chart.Panel("engine peak RSS (MB)", unit="MB")
+    mid: list[str] = []
     for row in rows:
         r, size = row["runs"], row["bytes"]
         wall = {name: _median(runs, "outer_s") for name, runs in r.items()}
@@ -178,13 +190,23 @@ def main(argv: list[str] | None = None) -> int:
             f"| {wall['engine avg']:.2f} s | {wall['floor avg']:.2f} s | {wall['engine avg'] / wall['floor avg']:.2f} "
             f"| {read['engine avg']:.2%} | {read['engine sparse']:.2%} "
             f"| {rss['engine one']:.0f} / {rss['engine avg']:.0f} / {rss['engine sparse']:.0f} MB |")
+        mid.append(
+            f"| {label} | {wall['engine one mid']:.2f} s | {wall['ffmpeg one mid']:.2f} s "
+            f"| {wall['engine one mid'] / wall['ffmpeg one mid']:.2f} | {read['engine one mid']:.2%} "
+            f"| {wall['engine avg mid']:.2f} s | {wall['floor avg mid']:.2f} s "
+            f"| {wall['engine avg mid'] / wall['floor avg mid']:.2f} | {read['engine avg mid']:.2%} "
+            f"| {rss['engine one mid']:.0f} / {rss['engine avg mid']:.0f} MB |")
         for key, peer in (("one", "ffmpeg one"), ("avg", "floor avg")):
-            for name in (f"engine {key}", peer):
+            for name in (f"engine {key}", peer, f"engine {key} mid", f"{peer} mid"):
                 panels[key].bars.append(chart.Bar(f"{label} {name}", wall[name], f"{wall[name]:.2f} s",
                                                   chart.COLOURS.get(name.split()[0], chart.DEFAULT_COLOUR)))
         for name in ("engine one", "engine avg", "engine sparse"):
             memory.bars.append(chart.Bar(f"{label} {name}", rss[name], f"{rss[name]:.0f} MB",
                                          chart.COLOURS["engine"]))
+    lines += ["", "Off the keyframes (`ss` 4.2 s after the middle; `m_avg,num_10,ss_4000`):", "",
+              "| video | one snapshot: engine CLI | FFmpeg CLI `-ss` | engine / FFmpeg | engine read "
+              "| `m_avg,num_10,ss_4000` 512²: engine CLI | floor | engine / floor | engine read | peak RSS one / avg |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *mid]
     md = "\n".join(lines)
     print(md)
     payload = {"machine": machine, "runs": args.runs, "elapsed_s": elapsed,

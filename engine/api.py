@@ -4,13 +4,10 @@ decode, select, render: :mod:`engine.pipeline`) → write."""
 from __future__ import annotations
 
 import os
-from contextlib import closing
 
 from engine.errors import ProcessError, frees_on_failure, shown
-from engine.limits import check_stream
 from engine.params import ACTION, Request, parse, to_process_string
-from engine.pipeline import Shot, Snapshots
-from engine.probe import Source, choose_stream, probe
+from engine.pipeline import Shot, Snapshots, probed
 from engine.result import Result, Snapshot
 from engine.writer import ImageWriter, Naming, check_writable, confine, inside, naming, saveas_target
 
@@ -42,12 +39,7 @@ def snapshot(
     request = parse(process) if isinstance(process, str) else process
     warnings = list(request.warnings)
     target_path, root = _resolve_target(request, target, storage_root, source_name, warnings)
-    # Every container of the job (the probe's fresh opens, each decoder's) opens
-    # the source the same way, and counts what it reads.
-    with Source(source_name, allow_indirect=allow_indirect) as opened, closing(opened.open()) as container:
-        _, stream = choose_stream(container, request.stream, source_name)
-        check_stream(container, stream.index, request, source_name)  # SPEC §3: before any decoding
-        info = probe(container, position=request.stream, reopen=opened.open)
+    with probed(source_name, request, allow_indirect=allow_indirect) as (opened, container, info):
         names = naming(target_path, request.format, info.video_position, source_stem=_stem(source_name))
         warnings.extend(names.warnings)
         warnings.extend(info.warnings)

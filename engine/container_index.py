@@ -83,17 +83,21 @@ def index_facts(
     packets the index lists (for the truncation check).
 
     The reading and decoding happen on a container of their own (``reopen``),
-    opened at the start, so the head needs no seek and the job's container is
-    left unused for its decoder (whose threads depend on what the scan finds)."""
+    opened at the start, so the head needs no seek; the job's container decodes
+    one keyframe (frame threads, as every job on this path: a read failure sends
+    the stream to the scan before that)."""
     if reopen is None:
         return _from_index(container, stream, index, None, damaged, at_start=False)
     with closing(reopen()) as work:
-        return _from_index(work, work.streams[stream.index], index, reopen, damaged, at_start=True)
+        # The job's container, untouched so far, is the fresh decoder of the keyframe
+        # check (one open fewer: an hour's index costs megabytes per open container).
+        return _from_index(work, work.streams[stream.index], index, reopen, damaged, at_start=True, clean=container)
 
 
 def _from_index(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, index: Index,
     reopen: Callable[[], av.container.InputContainer] | None, damaged: set[object], *, at_start: bool,
+    clean: av.container.InputContainer | None = None,
 ) -> tuple[StreamFacts | None, int]:
     failures = set(damaged)
     stream.codec_context.thread_type = "AUTO"
@@ -112,7 +116,7 @@ def _from_index(
     landed = _entry_at(index, last.positions[0][0], int(index.key_entries[tail_from]))
     if landed is None or not _agrees(index, landed, last, whole=True):
         return None, 0
-    ends = settle(container, stream, first, last, reopen)
+    ends = settle(container, stream, first, last, reopen, clean)
     if isinstance(ends, str):
         return None, 0
     keys = first.times.pts[first.times.keyframe]

@@ -149,7 +149,7 @@ def resolve(
     # threads are what the hostile-input tests pin down.
     workers = 1 if plan.keyframes_only or careful or dry else decoder_count(len(runs))
     if workers > 1:
-        return parallel_resolve(open_container, stream_index, plan, facts, runs, stats, workers)
+        return parallel_resolve(open_container, stream_index, plan, facts, runs, stats, workers, container)
     return given_once((r for run in runs for r in decoder.run(run, plan, facts)), stats)
 
 

@@ -162,6 +162,7 @@ class Ends(NamedTuple):
 def settle(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream,
     first: Head, last: PacketTimes, reopen: Callable[[], av.container.InputContainer] | None,
+    clean: av.container.InputContainer | None = None,
 ) -> Ends | str:
     """Time 0 and D from pictures (SPEC §2): time 0 is the first picture; the end
     is the last packet's end, unless ``last`` (the last packets read) gives reason
@@ -194,7 +195,7 @@ def settle(
             break
     if end_picture is None:
         return "no picture decodes near the end"
-    doubt = keyframe_doubt(container, stream, last, reopen)
+    doubt = keyframe_doubt(container, stream, last, reopen, clean)
     if doubt is not None:
         return doubt
     last_pts, duration = end_picture
@@ -225,27 +226,32 @@ def packet_facts(times: PacketTimes, first: Head, ends: Ends, time_base: Fractio
 def keyframe_doubt(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, last: PacketTimes,
     reopen: Callable[[], av.container.InputContainer] | None,
+    clean: av.container.InputContainer | None = None,
 ) -> str | None:
     """Why decode runs cannot seek to keyframes (None: they can). The last keyframe
     is decoded as a decode run reaches it (a seek while the decoder holds another
-    GOP's state) and by a fresh decoder seeking there: a decoder whose state
+    GOP's state) and by a fresh decoder seeking there (``clean``, a container nothing
+    was decoded from yet, else one opened anew): a decoder whose state
     survives a seek, or parameter sets only in some keyframes, give two different
     pictures. It costs a few keyframe pictures. (Keyframe flags that name pictures
     needing earlier data are the codec list's business: ``untrusted_packets``.)"""
     keys = np.flatnonzero(last.keyframe)
     final = int(keys[-1]) if keys.size else 0
     try:
-        if keys.size < 2 or reopen is None:
+        if keys.size < 2 or (reopen is None and clean is None):
             found = _keyframe_after_seek(container, stream, last, final)
             return None if found is not None else "no seek reaches the last keyframe"
         if _keyframe_after_seek(container, stream, last, int(keys[-2])) is None:  # the state a run leaves
             return "no seek reaches a keyframe"
         carried = _keyframe_after_seek(container, stream, last, final)
-        with closing(reopen()) as fresh:
-            clean = _keyframe_after_seek(fresh, fresh.streams[stream.index], last, final)
+        if clean is not None:  # a container nothing was decoded from yet
+            clean_luma = _keyframe_after_seek(clean, clean.streams[stream.index], last, final)
+        else:
+            with closing(reopen()) as fresh:
+                clean_luma = _keyframe_after_seek(fresh, fresh.streams[stream.index], last, final)
     except av.error.FFmpegError:
         return "the container cannot seek"
-    if clean is None or clean != carried:
+    if clean_luma is None or clean_luma != carried:
         return "a keyframe does not decode the same after a seek"
     return None
 

@@ -18,6 +18,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 
 import av
 
@@ -58,9 +59,10 @@ def decoder_count(runs: int) -> int:
 class _Worker(threading.Thread):
     def __init__(self, open_container: Callable[[], av.container.InputContainer], stream_index: int,
                  plan: Plan, runs: tuple[DecodeRun, ...], numbers: list[int], facts: StreamFacts, threads: int,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, container: av.container.InputContainer | None = None) -> None:
         super().__init__(daemon=True, name=f"decode-runs-{numbers[0]}")
         self._open = open_container
+        self._container = container
         self._stream_index = stream_index
         self._plan = plan
         self._runs = runs
@@ -82,7 +84,8 @@ class _Worker(threading.Thread):
 
     def run(self) -> None:
         try:
-            with self._open() as container:
+            own = self._container is None
+            with (self._open() if own else nullcontext(self._container)) as container:
                 decoder = Decoder(container, self._stream_index, keyframes_only=self._plan.keyframes_only,
                                   stats=self.stats, threads=self._threads)
                 for number in self._numbers:
@@ -103,10 +106,13 @@ def parallel_resolve(
     runs: tuple[DecodeRun, ...],
     stats: DecodeStats,
     workers: int,
+    container: av.container.InputContainer | None = None,
 ) -> Iterator[Resolved]:
     """What one decoder gives for ``runs``, decoded by ``workers`` decoders.
 
-    ``open_container`` opens the source anew for each worker. The workers' counts
+    ``open_container`` opens the source anew for each worker; the first takes
+    ``container`` when given (the job's own, idle meanwhile: a long file's index
+    costs megabytes per open container). The workers' counts
     are added to ``stats`` when the iteration ends, however it ends.
     """
     workers = min(workers, len(runs))
@@ -115,7 +121,8 @@ def parallel_resolve(
     stop = threading.Event()
     threads = max(1, _cores() // workers)
     pool = [
-        _Worker(open_container, stream_index, plan, runs, list(range(first, len(runs), workers)), facts, threads, stop)
+        _Worker(open_container, stream_index, plan, runs, list(range(first, len(runs), workers)), facts, threads, stop,
+                container if first == 0 else None)
         for first in range(workers)
     ]
     for worker in pool:

@@ -4,13 +4,18 @@
 :class:`Snapshots` is the seam between the engine and what it feeds: iterate it
 for each snapshot's metadata and its RGB array, in time order. The file writer
 (:func:`engine.api.snapshot`) names and encodes them; an in-memory frames API or a
-sprite sheet can consume the same stream instead.
+sprite sheet can consume the same stream instead::
+
+    with probed(path, request) as (source, container, info):
+        for shot in Snapshots(request, info, container, source.open):
+            ...  # shot.rgb, shot.pts_ms …
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 
 import av
@@ -22,7 +27,22 @@ from engine.errors import UndecodableError
 from engine.imaging import quarter_turns, render_frame
 from engine.params import Mode, Request
 from engine.planner import Listed, Plan, plan
-from engine.probe import MediaInfo
+from engine.limits import check_stream
+from engine.probe import MediaInfo, Source, choose_stream, probe
+
+
+@contextmanager
+def probed(
+    path: str, request: Request, *, allow_indirect: bool = False,
+) -> Iterator[tuple[Source, av.container.InputContainer, MediaInfo]]:
+    """Open a source for a request: choose the stream, refuse an output size past
+    the limits (SPEC §3, before any decoding), probe it. Every container of the job
+    (the probe's, each decoder's) opens through the :class:`Source`, which counts
+    what it reads; all are closed on leaving."""
+    with Source(path, allow_indirect=allow_indirect) as source, closing(source.open()) as container:
+        _, stream = choose_stream(container, request.stream, path)
+        check_stream(container, stream.index, request, path)
+        yield source, container, probe(container, position=request.stream, reopen=source.open)
 
 
 @dataclass(frozen=True)

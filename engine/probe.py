@@ -312,8 +312,11 @@ def _scanned(
         return None, found.reason, found.read
     careful = bool(damaged) or looks_truncated(stream.frames or 0, found.read)
     # The job's decoder inherits this context: frame threads are the fast path,
-    # slice threads lose nothing when a damaged packet ends the stream.
-    stream.codec_context.thread_type = "SLICE" if careful else "AUTO"
+    # slice threads lose nothing when a damaged packet ends the stream. (Open
+    # already only after an index path that failed its keyframe check, with frame
+    # threads and no damage met: the scan then fails the same check.)
+    if not stream.codec_context.is_open:
+        stream.codec_context.thread_type = "SLICE" if careful else "AUTO"
     first = head(container, stream, reopen, damaged)
     ends = settle(container, stream, first, found, reopen)
     if isinstance(ends, str):
