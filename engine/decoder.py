@@ -84,7 +84,8 @@ def decode_runs(times: TargetTimes, facts: StreamFacts, *, per_keyframe: bool = 
     keyframe is a seek point, reads nothing between keyframes)."""
     clock = times.clock
     points = [clock.of_pts(int(p)) for p in facts.seek_points]
-    skip = seek_cost * clock.of_pts(facts.start_pts + facts.frame_ticks)
+    # Frames a seek would skip: those strictly between the last target and the keyframe.
+    skip = (seek_cost + 1) * clock.of_pts(facts.start_pts + facts.frame_ticks)
     runs: list[DecodeRun] = []
     target = times.next_at_or_after(0)
     while target is not None:
