@@ -1,10 +1,12 @@
-"""Open a source and learn what the planner needs: the chosen stream and its frame times.
+"""Open a source and learn what the planner and decoder need: the chosen stream,
+where decoding may start (keyframes), time 0 and D (SPEC §2).
 
-Where the packets can be trusted, the frame times come from one demux pass over
-the stream's packets (no decoding), so the planner works from the timestamps the
-file really has, not from what the header claims; the first and the last pictures
-are decoded to settle time 0 and D (SPEC §2). Where they cannot, every picture is
-decoded once and timed (:mod:`engine.timeline`).
+Three paths, the cheapest that can be trusted: the container's index where it has a
+usable one (:mod:`engine.container_index`: the head and the last GOPs are read, not
+the file), else one demux pass over every packet (:mod:`engine.packet_timeline`),
+and where packets cannot be the timeline, every picture decoded once and timed
+(:mod:`engine.timeline`). Every open goes through a :class:`Source`, which counts
+the bytes read.
 """
 
 from __future__ import annotations

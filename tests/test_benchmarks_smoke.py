@@ -68,3 +68,22 @@ def test_one_job_through_tools_and_writers(info, tmp_path):
     assert loaded["jobs"][0]["tools"]["engine"]["files"] == 4
     with Image.open(paths[2]) as png:
         assert png.format == "PNG" and png.size[0] > 100
+
+
+@pytest.mark.parametrize("ss", [0, 4])
+def test_long_files_floor_writes_the_frames_shown_at_the_targets(tmp_path, ss):
+    """The seek-and-decode floor of benchmarks.long_files writes, for m_avg, the
+    frames the engine writes (same targets: t_k = ss + (k + ½)(D − ss)/n)."""
+    import subprocess
+    import sys
+
+    import cv2
+
+    from benchmarks.long_files import FLOOR
+    from engine import snapshot
+
+    subprocess.run([sys.executable, "-c", FLOOR, str(SMALL_SAMPLE), str(tmp_path / "floor"), "5", str(ss)], check=True)
+    result = snapshot(str(SMALL_SAMPLE), f"video/snapshots,f_jpg,m_avg,num_5,ss_{ss * 1000},w_512,h_512,scaletype_crop",
+                      str(tmp_path / "engine"))
+    floor = [read_barcode(cv2.imread(str(tmp_path / f"floor_{k}.jpg"))[:, :, ::-1]) for k in range(1, 6)]
+    assert floor == [read_barcode(cv2.imread(s.path)[:, :, ::-1]) for s in result.snapshots]
