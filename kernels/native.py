@@ -26,7 +26,6 @@ import functools
 import hashlib
 import importlib
 import logging
-import os
 from pathlib import Path
 from typing import Callable
 
@@ -98,12 +97,12 @@ def _cpu_supports(level: int) -> bool:
 
 def _load_aot():
     """(extension module, None) or (None, why it cannot be used)."""
-    choice = os.environ.get("SNAPSHOTS_KERNELS", "auto")
-    if choice not in ("auto", "aot", "jit"):
-        raise ValueError(f"SNAPSHOTS_KERNELS must be auto, aot or jit, got {choice!r}")
+    from engine import settings  # not at import: the install-time build has no engine dependencies
+
+    choice = settings.kernels()
     if choice == "jit":
         return None, "SNAPSHOTS_KERNELS=jit"
-    if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+    if settings.numba_jit_disabled():
         return None, "NUMBA_DISABLE_JIT is set"
     why = _unusable_reason()
     if why is None:

@@ -10,7 +10,6 @@ SIGINT, 143 by SIGTERM (re-run to resume).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 
 from engine.batch.core import RESULTS_SUFFIX, BatchSummary, SetupError, run_batch
 from engine.batch.progress import PREFIX
+from engine import settings
 from engine.console import prefix_kernel_warnings
 
 
@@ -95,16 +95,11 @@ def _kernels_chosen_once(*, local: bool) -> Iterator[None]:
         compiled = native.backend() == "aot"  # warns, prefixed, when it is not
     except (RuntimeError, ValueError) as error:
         raise KernelChoiceError(str(error)) from error
-    saved = os.environ.get("SNAPSHOTS_KERNELS")
-    if not compiled:
-        os.environ["SNAPSHOTS_KERNELS"] = "jit"  # what the worker processes inherit
-    try:
+    if compiled:
         yield
-    finally:
-        if saved is None:
-            os.environ.pop("SNAPSHOTS_KERNELS", None)
-        else:
-            os.environ["SNAPSHOTS_KERNELS"] = saved
+        return
+    with settings.kernels_for_children("jit"):
+        yield
 
 
 def _signal_exit(received: list[int]) -> int:
