@@ -38,7 +38,7 @@ __all__ = ["SIGNATURES", "AOT_MODULE", "backend", "kernel", "reload", "source_di
 #: the last axis is ``::1``, any strides otherwise; a trailing ``r`` marks an
 #: array the loop only reads (it may then be read-only).
 SIGNATURES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "area_sums": ("dhash", "area_sums", "i8[:,::1]", (
+    "area_sums": ("difference_hash", "area_sums", "i8[:,::1]", (
         "u8[::1]r", "i8", "i8", "i8", "i8", "i8", "i8",
     )),
     "resample_rgb": ("resample", "resample_rgb", "void", (
@@ -58,7 +58,7 @@ SIGNATURES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 }
 
 AOT_MODULE = "kernels._native_aot"
-_LOOP_FILES = ("loops/__init__.py", "loops/dhash.py", "loops/resample.py", "loops/yuv.py", "_config.py")
+_LOOP_FILES = ("loops/__init__.py", "loops/difference_hash.py", "loops/resample.py", "loops/yuv.py", "_config.py")
 _DTYPES = {"u8": np.dtype(np.uint8), "i8": np.dtype(np.int64), "f4": np.dtype(np.float32)}
 #: numpy CPU feature names an x86-64 microarchitecture level needs (names a
 #: given numpy does not report are not checked).
