@@ -24,6 +24,9 @@ PROG = "snapshots"
 #: Subcommands: name -> module with a ``main(argv) -> int``; imported only when used,
 #: so a plain snapshot job never loads the service or batch stacks.
 SUBCOMMANDS = {"serve": "engine.service.cli", "batch": "engine.batch.cli"}
+#: Top-level modules of the optional extras -> the extra that installs them.
+_EXTRA_OF = {"fastapi": "service", "uvicorn": "service", "starlette": "service", "pydantic": "service",
+             "dask": "batch", "distributed": "batch", "tqdm": "batch"}
 
 DESCRIPTION = """\
 Write snapshots (JPG/PNG/WebP frames) of a video, as a processing string asks.
@@ -95,8 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     pin_mmap_threshold()
     if argv and argv[0] in SUBCOMMANDS:
-        module = importlib.import_module(SUBCOMMANDS[argv[0]])
-        return module.main(argv[1:])
+        try:
+            return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+        except ModuleNotFoundError as missing:
+            extra = _EXTRA_OF.get((missing.name or "").partition(".")[0])
+            if extra is None:
+                raise
+            print(f"{PROG} {argv[0]}: error: needs the [{extra}] extra (no module named {missing.name!r}); "
+                  f"install it: pip install 'snapshots-engine[{extra}]' (from a checkout: pip install -e '.[{extra}]')",
+                  file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     prefix_kernel_warnings(PROG)
     try:
