@@ -164,7 +164,7 @@ def test_yuv_to_ndarray_then_render(benchmark, yuv_frame):
 
 @pytest.mark.benchmark(group="yuv420p-crop-1080p-512")
 def test_yuv_to_ndarray_then_cv2_area(benchmark, yuv_frame):
-    # What a PyAV + OpenCV user writes (ARCHITECTURE's "to_ndarray + cv2.resize").
+    # What a PyAV + OpenCV user writes (the README's kernel target: "to_ndarray + cv2.resize").
     def path(f):
         return cv2_area_crop(f.to_ndarray(format="rgb24", threads=1))
 

@@ -292,7 +292,7 @@ def flags(jr: JobResult, tool: str) -> str:
 
 
 def summary(jr: JobResult) -> str:
-    """The ratios ARCHITECTURE.md sets targets for."""
+    """The ratios the README's "Targets and where they stand" sets targets for."""
     job = jr.job
     parts = []
     r = jr.ratio("engine", "floor")
@@ -434,7 +434,7 @@ def _spread(res: ToolResult) -> list[float] | None:
 
 
 def cold_start(runs: int, has_ffmpeg: bool, log) -> dict:
-    """A one-frame job on the small sample as a whole process (ARCHITECTURE: ≤ 0.8 s
+    """A one-frame job on the small sample as a whole process (target: ≤ 0.8 s
     with a warm Numba cache).  The resize job runs on the kernels compiled at install,
     and once more on Numba's JIT (``SNAPSHOTS_KERNELS=jit``) for comparison; a first
     run of each warms the page and Numba caches and is not counted."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 
+from engine import settings
 from engine.errors import ProcessError, frees_on_failure, shown
 from engine.params import ACTION, Request, parse, to_process_string
 from engine.pipeline import Shot, Snapshots, probed
 from engine.result import Result, Snapshot
 from engine.writer import ImageWriter, Naming, check_writable, confine, inside, naming, saveas_target
 
-STORAGE_ROOT_ENV = "SNAPSHOTS_STORAGE_ROOT"
 
 
 @frees_on_failure
@@ -121,7 +121,7 @@ def _resolve_target(
         root = os.fspath(storage_root)
         return inside(root, os.fspath(target), "target"), root
     if request.saveas is not None:
-        root = os.fspath(storage_root) if storage_root is not None else os.environ.get(STORAGE_ROOT_ENV, os.getcwd())
+        root = os.fspath(storage_root) if storage_root is not None else settings.storage_root()
         path = saveas_target(request.saveas, root)
         return path, os.path.join(root, request.saveas.bucket)
     return os.path.join(os.getcwd(), _stem(source)), None

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import logging
 import sys
 from collections.abc import Sequence
 
 from engine.api import snapshot
+from engine.console import prefix_kernel_warnings
 from engine.errors import SnapshotError, exit_code_for, one_line
 from engine.heap import pin_mmap_threshold
 from engine.interrupts import Terminated, exit_status, sigterm_raises
@@ -24,6 +24,9 @@ PROG = "snapshots"
 #: Subcommands: name -> module with a ``main(argv) -> int``; imported only when used,
 #: so a plain snapshot job never loads the service or batch stacks.
 SUBCOMMANDS = {"serve": "engine.service.cli", "batch": "engine.batch.cli"}
+#: Top-level modules of the optional extras -> the extra that installs them.
+_EXTRA_OF = {"fastapi": "service", "uvicorn": "service", "starlette": "service", "pydantic": "service",
+             "dask": "batch", "distributed": "batch", "tqdm": "batch"}
 
 DESCRIPTION = """\
 Write snapshots (JPG/PNG/WebP frames) of a video, as a processing string asks.
@@ -95,10 +98,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     pin_mmap_threshold()
     if argv and argv[0] in SUBCOMMANDS:
-        module = importlib.import_module(SUBCOMMANDS[argv[0]])
-        return module.main(argv[1:])
+        try:
+            return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+        except ModuleNotFoundError as missing:
+            extra = _EXTRA_OF.get((missing.name or "").partition(".")[0])
+            if extra is None:
+                raise
+            print(f"{PROG} {argv[0]}: error: needs the [{extra}] extra (no module named {missing.name!r}); "
+                  f"install it: pip install 'snapshots-engine[{extra}]' (from a checkout: pip install -e '.[{extra}]')",
+                  file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
-    _prefix_kernel_warnings()
+    prefix_kernel_warnings(PROG)
     try:
         with sigterm_raises():
             result = snapshot(args.source, args.process, args.target, storage_root=args.storage_root,
@@ -118,27 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         for shot in result.snapshots:
             print(shot.path)
     return 0
-
-
-class _PrefixedOnce(logging.Handler):
-    """The kernels' advice (no ahead-of-time module: the JIT runs) as the CLI's own
-    ``snapshots: warning:`` line, each message once per process."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen: set[str] = set()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = one_line(record.getMessage())
-        if message not in self.seen:
-            self.seen.add(message)
-            print(f"{PROG}: warning: {message}", file=sys.stderr)
-
-
-def _prefix_kernel_warnings() -> None:
-    logger = logging.getLogger("kernels")
-    if not any(isinstance(h, _PrefixedOnce) for h in logger.handlers):
-        logger.addHandler(_PrefixedOnce())
 
 
 def _fail(message: str, code: int, error: BaseException, as_json: bool) -> int:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import ParamSpec, TypeVar
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_T = TypeVar("_T")
 
 
 class SnapshotError(Exception):
@@ -96,12 +97,18 @@ def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
-def exit_code_for(error: BaseException) -> int:
-    """The CLI exit code of an error: the entry of its nearest class in EXIT_CODES."""
+def nearest_entry(table: Mapping[type[BaseException], _T], error: BaseException, default: _T) -> _T:
+    """The entry of the error's nearest class in ``table`` (MRO order), so a subclass
+    listed beside its base wins; ``default`` when no class of it is listed."""
     for cls in type(error).__mro__:
-        if cls in EXIT_CODES:
-            return EXIT_CODES[cls]
-    return 1
+        if cls in table:
+            return table[cls]
+    return default
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The CLI exit code of an error: the entry of its nearest class in EXIT_CODES, else 1."""
+    return nearest_entry(EXIT_CODES, error, 1)
 
 
 def frees_on_failure(function: Callable[_P, _R]) -> Callable[_P, _R]:

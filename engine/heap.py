@@ -16,14 +16,14 @@ Pinning the threshold is process-wide, so the engine's own processes do it (the 
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
+
+from engine import settings
 
 __all__ = ["MMAP_THRESHOLD", "pin_mmap_threshold"]
 
 MMAP_THRESHOLD = 1 << 20
 _M_MMAP_THRESHOLD = -3  # glibc malloc.h
-_ENV = "MALLOC_MMAP_THRESHOLD_"
 
 
 def pin_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
@@ -32,7 +32,7 @@ def pin_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
     True when it took effect; False elsewhere (not glibc) or when the environment
     already sets glibc's own variable, which then stands.
     """
-    if not sys.platform.startswith("linux") or _ENV in os.environ:
+    if not sys.platform.startswith("linux") or settings.mmap_threshold_set():
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt

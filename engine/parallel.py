@@ -22,6 +22,7 @@ from contextlib import nullcontext
 
 import av
 
+from engine import settings
 from engine.decoder import DecodeRun, Decoder, DecodeStats, Resolved, given_once
 from engine.planner import Plan, StreamFacts
 
@@ -31,7 +32,6 @@ __all__ = ["decoder_count", "parallel_resolve"]
 MAX_DECODERS = 4
 #: Frames a worker may hold decoded ahead of the consumer.
 QUEUE_FRAMES = 4
-DECODERS_ENV = "SNAPSHOTS_DECODERS"
 
 _END = object()
 
@@ -46,13 +46,8 @@ def _cores() -> int:
 def decoder_count(runs: int) -> int:
     """How many decoders a plan of ``runs`` decode runs gets: one per core, at most
     :data:`MAX_DECODERS` and one per run; ``$SNAPSHOTS_DECODERS`` overrides the cap."""
-    setting = os.environ.get(DECODERS_ENV, "")
-    if setting:
-        if not setting.isdigit() or int(setting) < 1:
-            raise ValueError(f"{DECODERS_ENV} must be a whole number >= 1, got {setting!r}")
-        cap = int(setting)
-    else:
-        cap = min(_cores(), MAX_DECODERS)
+    setting = settings.decoders()
+    cap = setting if setting is not None else min(_cores(), MAX_DECODERS)
     return max(1, min(cap, runs))
 
 

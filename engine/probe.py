@@ -22,6 +22,7 @@ from fractions import Fraction
 
 import av
 
+from engine import settings
 from engine.errors import NotMediaError, NoVideoError, ProcessError, RemoteSourceError, SourceNotFoundError, shown
 from engine.container_index import index_facts, usable_index
 from engine.packet_timeline import NoTimeline, head, packet_facts, scan, settle
@@ -212,19 +213,6 @@ def is_cover(stream: av.stream.Stream) -> bool:
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
-#: Which probe path to take: ``auto`` (the index where usable, else the packet
-#: scan) or ``scan`` (always the full packet scan; for comparisons and diagnosis).
-PROBE_ENV = "SNAPSHOTS_PROBE"
-PROBE_PATHS = ("auto", "scan")
-
-
-def probe_path_setting() -> str:
-    setting = os.environ.get(PROBE_ENV, "") or "auto"
-    if setting not in PROBE_PATHS:
-        raise ValueError(f"{PROBE_ENV} must be one of {', '.join(PROBE_PATHS)}, got {setting!r}")
-    return setting
-
-
 def probe(
     container: av.container.InputContainer,
     *,
@@ -256,7 +244,7 @@ def probe(
     if is_cover(stream):
         return MediaInfo(**info, is_cover=True, facts=None, probe_path="cover")
     if use_index is None:
-        use_index = probe_path_setting() == "auto"
+        use_index = settings.probe_path() == "auto"
     damaged: set[object] = set()
     reason = untrusted_packets(container, stream)
     facts = None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,6 +16,7 @@ import cv2
 import numpy as np
 
 from engine.errors import TargetError, shown
+from engine.files import escape, is_within, real_location, replace_atomically, temporary_name
 from engine.params import ImageFormat, SaveAs
 
 IMAGE_SUFFIXES = {".jpg": ImageFormat.JPG, ".jpeg": ImageFormat.JPG, ".png": ImageFormat.PNG, ".webp": ImageFormat.WEBP}
@@ -118,24 +118,24 @@ def saveas_target(saveas: SaveAs, storage_root: str) -> str:
 def inside(root: str, relative: str, what: str, root_name: str | None = None) -> str:
     """``root/relative``, refusing a relative path that is absolute, climbs out with
     '..' or holds a NUL (symlinks are checked at write time by :func:`confine`)."""
-    where = root_name or repr(root)
-    if "\x00" in relative:
-        raise TargetError(f"{what} {shown(relative)} contains a NUL byte; valid: a relative path without NUL")
-    if os.path.isabs(relative) or relative.startswith(("/", "\\")):
-        raise TargetError(f"{what} {shown(relative)} is an absolute path; valid: a path relative to {where}")
-    if ".." in re.split(r"[\\/]", relative):
-        raise TargetError(f"{what} {shown(relative)} climbs out with '..'; valid: a path inside {where}")
+    why = escape(relative)
+    if why is not None:
+        valid = _VALID_RELATIVE[why].format(where=root_name or repr(root))
+        raise TargetError(f"{what} {shown(relative)} {why}; valid: {valid}")
     return os.path.join(root, relative)
+
+
+_VALID_RELATIVE = {
+    "contains a NUL byte": "a relative path without NUL",
+    "is an absolute path": "a path relative to {where}",
+    "climbs out with '..'": "a path inside {where}",
+}
 
 
 def confine(path: str, root: str) -> None:
     """Refuse a path whose real location (symlinks resolved) is outside ``root``."""
-    real_root = os.path.realpath(root)
-    real_parent = os.path.realpath(os.path.dirname(path) or ".")
-    real = os.path.join(real_parent, os.path.basename(path))
-    if os.path.islink(path):
-        real = os.path.realpath(path)
-    if os.path.commonpath([real_root, real]) != real_root:
+    real = real_location(path)
+    if not is_within(real, root):
         raise TargetError(f"target {shown(path)}: resolves to {shown(real)}, outside {root!r}; valid: a path inside it")
 
 
@@ -171,61 +171,17 @@ ENCODERS: dict[ImageFormat, Callable[[np.ndarray, int], bytes]] = {
 }
 
 
-#: Longest file name (bytes) when the filesystem does not say (POSIX NAME_MAX).
-NAME_MAX = 255
-#: Bytes a temporary name adds to the image's own name: "." + "." + 8 + ".part".
-_TEMPORARY_EXTRA = 15
-
-
-def temporary_name(path: str) -> str:
-    """A hidden name in the image's folder for writing it: ``.<name>.<random>.part``,
-    with ``<name>`` shortened (at a character boundary) when the whole would pass
-    the filesystem's name limit, so any name the filesystem accepts can be written."""
-    directory, base = os.path.split(path)
-    try:
-        limit = os.pathconf(directory or ".", "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = NAME_MAX
-    encoded = os.fsencode(base)
-    room = max(1, min(limit, NAME_MAX) - _TEMPORARY_EXTRA)
-    if len(encoded) > room:
-        base = os.fsdecode(encoded[:room].decode("utf-8", "ignore").encode("utf-8")) or "image"
-    return os.path.join(directory, f".{base}.{secrets.token_hex(4)}.part")
-
-
 def write_atomic(path: str, data: bytes) -> None:
-    """Write to a temporary name in the same folder, then rename into place: a
-    reader never sees a half-written image, whatever happens to this process.
-
-    The file is created with mode 0666 and the process's umask applies, as for any
-    program's files (SPEC §4; ``mkstemp`` would make it 0600 whatever the umask).
-    """
-    directory = os.path.dirname(path) or "."
+    """Put an image in place whole or not at all (:func:`engine.files.replace_atomically`):
+    a reader never sees a half-written image, whatever happens to this process."""
     try:
-        os.makedirs(directory, exist_ok=True)
-        while True:
-            temporary = temporary_name(path)
-            try:
-                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-                break
-            except FileExistsError:
-                continue  # 32 random bits met another temporary: draw again
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     except OSError as ex:
         raise TargetError(f"target {shown(path)}: cannot create it ({ex.strerror or ex})") from ex
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException as ex:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        if isinstance(ex, OSError):
-            raise TargetError(f"target {shown(path)}: cannot write it ({ex.strerror or ex})") from ex
-        raise
+        replace_atomically(path, data)
+    except OSError as ex:
+        raise TargetError(f"target {shown(path)}: cannot write it ({ex.strerror or ex})") from ex
 
 
 class ImageWriter:

@@ -16,6 +16,12 @@ partial sums of the first pass are at most ``255 * H`` and are kept in
 int32, hence the 2**23 limit per side.
 
 Any size from 1x1 up works: below 9x8 a pixel simply overlaps several bins.
+
+Names: the modules (this one, its loop :mod:`kernels.loops.difference_hash`, the
+tests ``tests/test_kernels_difference_hash.py``) say what is computed; the function
+keeps the short name of the processing string's mode (``m_dhash``) and of
+``imagehash.dhash``.  A module named ``dhash`` would shadow the function of that
+name on the lazily-loading :mod:`kernels` package.
 """
 
 from __future__ import annotations

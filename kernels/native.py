@@ -26,7 +26,6 @@ import functools
 import hashlib
 import importlib
 import logging
-import os
 from pathlib import Path
 from typing import Callable
 
@@ -39,7 +38,7 @@ __all__ = ["SIGNATURES", "AOT_MODULE", "backend", "kernel", "reload", "source_di
 #: the last axis is ``::1``, any strides otherwise; a trailing ``r`` marks an
 #: array the loop only reads (it may then be read-only).
 SIGNATURES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "area_sums": ("dhash", "area_sums", "i8[:,::1]", (
+    "area_sums": ("difference_hash", "area_sums", "i8[:,::1]", (
         "u8[::1]r", "i8", "i8", "i8", "i8", "i8", "i8",
     )),
     "resample_rgb": ("resample", "resample_rgb", "void", (
@@ -59,7 +58,7 @@ SIGNATURES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 }
 
 AOT_MODULE = "kernels._native_aot"
-_LOOP_FILES = ("loops/__init__.py", "loops/dhash.py", "loops/resample.py", "loops/yuv.py", "_config.py")
+_LOOP_FILES = ("loops/__init__.py", "loops/difference_hash.py", "loops/resample.py", "loops/yuv.py", "_config.py")
 _DTYPES = {"u8": np.dtype(np.uint8), "i8": np.dtype(np.int64), "f4": np.dtype(np.float32)}
 #: numpy CPU feature names an x86-64 microarchitecture level needs (names a
 #: given numpy does not report are not checked).
@@ -98,12 +97,12 @@ def _cpu_supports(level: int) -> bool:
 
 def _load_aot():
     """(extension module, None) or (None, why it cannot be used)."""
-    choice = os.environ.get("SNAPSHOTS_KERNELS", "auto")
-    if choice not in ("auto", "aot", "jit"):
-        raise ValueError(f"SNAPSHOTS_KERNELS must be auto, aot or jit, got {choice!r}")
+    from engine import settings  # not at import: the install-time build has no engine dependencies
+
+    choice = settings.kernels()
     if choice == "jit":
         return None, "SNAPSHOTS_KERNELS=jit"
-    if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+    if settings.numba_jit_disabled():
         return None, "NUMBA_DISABLE_JIT is set"
     why = _unusable_reason()
     if why is None:

@@ -59,6 +59,13 @@ class Layout:
     offset_x: int
     offset_y: int
 
+    def new_canvas(self) -> np.ndarray:
+        """The output image to render into: black where the content leaves it bare
+        (``fill``'s padding), left uninitialised where the content covers it all."""
+        padded = (self.content_w, self.content_h) != (self.canvas_w, self.canvas_h)
+        alloc = np.zeros if padded else np.empty
+        return alloc((self.canvas_h, self.canvas_w, 3), dtype=np.uint8)
+
 
 def _check_size(name: str, value) -> int:
     if isinstance(value, (bool, np.bool_)):
@@ -147,9 +154,7 @@ def _check_rgb(rgb) -> None:
 def _prepare(rgb, width, height, scaletype):
     _check_rgb(rgb)
     lay = layout(rgb.shape[1], rgb.shape[0], width, height, scaletype)
-    padded = (lay.content_w, lay.content_h) != (lay.canvas_w, lay.canvas_h)
-    alloc = np.zeros if padded else np.empty
-    out = alloc((lay.canvas_h, lay.canvas_w, 3), dtype=np.uint8)
+    out = lay.new_canvas()
     content = out[
         lay.offset_y:lay.offset_y + lay.content_h,
         lay.offset_x:lay.offset_x + lay.content_w,

@@ -186,12 +186,6 @@ def _kernel_coefficients(matrix: str, full_range: bool) -> np.ndarray:
     return coef
 
 
-def _canvas(lay):
-    padded = (lay.content_w, lay.content_h) != (lay.canvas_w, lay.canvas_h)
-    alloc = np.zeros if padded else np.empty
-    return alloc((lay.canvas_h, lay.canvas_w, 3), dtype=np.uint8)
-
-
 def render_yuv(
     y: np.ndarray,
     u: np.ndarray,
@@ -216,7 +210,7 @@ def render_yuv(
     _check_colour(matrix, full_range)  # before the cache sees them
     coef = _kernel_coefficients(matrix, bool(full_range))
     lay = layout(y.shape[1], y.shape[0], width, height, scaletype)
-    out = _canvas(lay)
+    out = lay.new_canvas()
 
     # The vertical pass streams along the kernel's rows; for column-major
     # planes (np.rot90 views) the kernel walks the output's columns instead.
@@ -259,7 +253,7 @@ def render_yuv_reference(
     fy, fx = _check_planes(y, u, v)
     m = yuv_to_rgb_coefficients(matrix, full_range)
     lay = layout(y.shape[1], y.shape[0], width, height, scaletype)
-    out = _canvas(lay)
+    out = lay.new_canvas()
     h, w = y.shape
 
     def upsample(plane):

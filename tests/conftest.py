@@ -25,7 +25,7 @@ def sample():
 @pytest.fixture(params=["auto", "scan"], ids=["index", "scan"])
 def probe_path(request, monkeypatch):
     """Run a test on both probe paths: the container's index where usable (auto),
-    and the full packet scan (engine.probe.PROBE_ENV)."""
+    and the full packet scan (engine.settings.PROBE_ENV)."""
     monkeypatch.setenv("SNAPSHOTS_PROBE", request.param)
     return request.param
 

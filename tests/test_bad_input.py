@@ -23,7 +23,7 @@ import pytest
 
 from bad_media import FRAMES, LIED_SECONDS, REAL_MS, build_corpus, complete_image, files_under, plain_decode
 from engine import snapshot
-from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError, UndecodableError
+from engine.errors import NotMediaError, NoVideoError, ProcessError, SourceNotFoundError
 from engine.result import Result
 from oracle import frame_index_of, leftovers, truth
 
@@ -247,10 +247,24 @@ def test_truncated_writes_no_frame_twice(corpus, tmp_path, name):
     assert len({s.pts_ms for s in result.snapshots}) == len(result.snapshots)
 
 
+def damage_warnings(result: Result, source: Path) -> tuple[int | None, int | None]:
+    """(frames the header lists, frames readable) from the truncation warning, and
+    checks that damaged reads are warned exactly when counted, with their count."""
+    name = repr(os.fspath(source))
+    damaged = [w for w in result.warnings if w == f"source {name}: {result.decode_errors} damaged packet(s) or frame(s) met"]
+    assert len(damaged) == (1 if result.decode_errors else 0), result.warnings
+    truncated = [re.fullmatch(rf"source {re.escape(name)}: the header lists (\d+) frames but only (\d+) can be read: "
+                              r"the file looks truncated", w) for w in result.warnings]
+    found = [m for m in truncated if m]
+    assert len(found) <= 1, result.warnings
+    return (int(found[0][1]), int(found[0][2])) if found else (None, None)
+
+
 @pytest.mark.parametrize("name", ["truncated_50", "truncated_99"])
 def test_truncated_damage_is_reported(corpus, tmp_path, name):
     result = run(corpus, name, "video/snapshots,f_jpg,inter_0,w_64", tmp_path)
-    assert result.decode_errors >= 1 or result.warnings
+    listed, readable = damage_warnings(result, corpus[name])
+    assert listed == 75 and readable is not None and len(result.snapshots) <= readable < 75
 
 
 @pytest.mark.parametrize(
@@ -276,19 +290,8 @@ def test_truncated_at_10_percent_writes_its_one_decodable_frame(corpus, decoded,
     assert [i for _, i in decoded("truncated_10").frames] == [0]
     result = run(corpus, "truncated_10", "video/snapshots,f_png,inter_0", tmp_path)
     assert check_files(result, tmp_path) == [0]
-    assert result.decode_errors >= 1 or result.warnings
-
-
-def test_truncated_at_10_percent_fails_cleanly_today(corpus, tmp_path):
-    """Until the bug above is fixed: an InputError naming the input, nothing written
-    (not a crash). Passes once fixed too: then the job succeeds."""
-    try:
-        result = run(corpus, "truncated_10", "video/snapshots,f_png,inter_0", tmp_path)
-    except UndecodableError as error:
-        assert os.fspath(corpus["truncated_10"]) in str(error)
-        assert list(tmp_path.iterdir()) == []
-    else:
-        assert check_files(result, tmp_path) == [0]
+    listed, readable = damage_warnings(result, corpus["truncated_10"])
+    assert listed == 75 and readable is not None and 1 <= readable < 75
 
 
 # --- corrupted packets in the middle --------------------------------------------------------
@@ -315,7 +318,8 @@ def test_corrupt_packets_avg_job_finishes(corpus, tmp_path):
 
 def test_corrupt_packets_damage_is_reported(corpus, tmp_path):
     result = run(corpus, "corrupt_packets", "video/snapshots,f_jpg,inter_0,w_64", tmp_path)
-    assert result.decode_errors >= 1 or result.warnings
+    assert result.decode_errors >= 1
+    assert damage_warnings(result, corpus["corrupt_packets"]) == (None, None)  # damaged, not truncated
 
 
 # --- a container that over-reports its duration ---------------------------------------------

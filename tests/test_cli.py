@@ -209,3 +209,19 @@ def test_dhash_fewer_events_than_num_warns(tmp_path):
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.split()) == 1
     assert "snapshots: warning: m_dhash: only 1 event(s)" in done.stderr and "num_5" in done.stderr
+
+
+@pytest.mark.parametrize("module", ["fastapi", "uvicorn", "pydantic"])
+def test_serve_without_the_service_extra_says_which_extra(tmp_path, module):
+    code = f"import sys; sys.modules[{module!r}] = None\nfrom engine.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    for folder in ("media", "store"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "s.toml").write_text('media_root = "media"\nstorage_root = "store"\ndatabase = "t.db"\n'
+                                     '[clients.a]\napi_key = "a-key-0123456789abcdef"\n')
+    done = subprocess.run([sys.executable, "-c", code, "serve", "--config", str(tmp_path / "s.toml")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"snapshots serve: error: needs the [service] extra (no module named {module!r}); install it: "
+        "pip install 'snapshots-engine[service]' (from a checkout: pip install -e '.[service]')"
+    ]

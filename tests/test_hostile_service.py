@@ -23,8 +23,8 @@ import pytest
 from engine.service.notify import post_json
 from hostile import bounded, ffmpeg, files
 from oracle import SAMPLE_DIR
-from test_service_harness import _start as start_server
-from test_service_harness import (
+from service_harness import _start as start_server
+from service_harness import (
     HOST, SCRIPT, Server, Webhook, bearer, free_port, process, wait_final, write_config,
 )
 

@@ -293,22 +293,3 @@ def test_build_without_a_c_compiler_falls_back_to_the_jit(tmp_path, inplace):
     env["PYTHONPATH"] = str(project)
     ran = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert ran.stdout.strip().startswith("jit (kernels._native_aot is not built"), ran.stderr
-
-
-def test_the_cli_says_once_and_prefixed_that_the_jit_runs(tmp_path, sample):
-    code = (
-        "import sys\n"
-        "sys.modules['kernels._native_aot'] = None  # as where no C compiler was at install\n"
-        "from engine.cli import main\n"
-        "for n in (1, 2):\n"
-        "    assert main([sys.argv[1], 'video/snapshots,f_jpg,num_2,w_64,h_64', '-o', f'{sys.argv[2]}/r{n}']) == 0\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_DISABLE_JIT", "SNAPSHOTS_KERNELS")}
-    done = subprocess.run([sys.executable, "-c", code, sample("h264_bframes.mp4"), str(tmp_path)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    lines = done.stderr.splitlines()
-    assert [line for line in lines if "_native_aot" in line] == [
-        line for line in lines if line.startswith("snapshots: warning: kernels._native_aot is not built")
-    ]
-    assert len(lines) == 1, lines

@@ -358,3 +358,12 @@ def test_crop_matches_cv2_resize_then_crop_on_smooth_image():
 def test_render_invalid(fn, rgb, args, name):
     with pytest.raises(ValueError, match=name):
         fn(rgb, *args)
+
+
+def test_new_canvas_is_black_only_where_padding_shows():
+    fill = layout(1920, 1080, 100, 100, "fill")
+    canvas = fill.new_canvas()
+    assert canvas.shape == (100, 100, 3) and canvas.dtype == np.uint8 and not canvas.any()
+    stretch = layout(1920, 1080, 100, 100, "stretch")
+    assert (stretch.content_w, stretch.content_h) == (stretch.canvas_w, stretch.canvas_h)
+    assert stretch.new_canvas().shape == (100, 100, 3)

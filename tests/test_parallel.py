@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine import snapshot
-from engine import parallel
+from engine import parallel, settings
 from engine.decoder import DecodeStats, decode_runs
 from engine.params import parse
 from engine.planner import plan
@@ -32,7 +32,7 @@ JOBS = [
 
 
 def _run(sample, name, process, out: Path, decoders: str, monkeypatch):
-    monkeypatch.setenv(parallel.DECODERS_ENV, decoders)
+    monkeypatch.setenv(settings.DECODERS_ENV, decoders)
     result = snapshot(sample(name), process, out / "shot")
     files = {Path(s.path).name: Path(s.path).read_bytes() for s in result.snapshots}
     return result, files
@@ -60,7 +60,7 @@ def test_several_decoders_really_ran(sample, tmp_path, monkeypatch):
         real(self)
 
     monkeypatch.setattr(parallel._Worker, "run", spy)
-    monkeypatch.setenv(parallel.DECODERS_ENV, "3")
+    monkeypatch.setenv(settings.DECODERS_ENV, "3")
     result = snapshot(sample("h264_bframes.mp4"), "video/snapshots,f_jpg,inter_5000,w_64", tmp_path / "x")
     assert len(seen) == 3
     # And the frames are the right ones: the frames shown at t = 0, 5, 10 ... s.
@@ -126,14 +126,14 @@ def test_memory_is_bounded_by_the_queues(sample):
     ("1", 16, 12, 1), ("6", 2, 12, 6), ("6", 2, 1, 1), ("", 2, 0, 1),
 ])
 def test_decoder_count(monkeypatch, setting, cores, runs, expected):
-    monkeypatch.setenv(parallel.DECODERS_ENV, setting)
+    monkeypatch.setenv(settings.DECODERS_ENV, setting)
     monkeypatch.setattr(parallel, "_cores", lambda: cores)
     assert parallel.decoder_count(runs) == expected
 
 
 @pytest.mark.parametrize("bad", ["0", "two", "-1", "1.5"])
 def test_decoder_count_setting_is_checked(monkeypatch, bad):
-    monkeypatch.setenv(parallel.DECODERS_ENV, bad)
+    monkeypatch.setenv(settings.DECODERS_ENV, bad)
     with pytest.raises(ValueError, match=f"SNAPSHOTS_DECODERS must be a whole number >= 1, got {bad!r}"):
         parallel.decoder_count(4)
 
@@ -142,7 +142,7 @@ def test_damaged_and_keyframe_jobs_keep_one_decoder(sample, tmp_path, monkeypatc
     calls = []
     real = parallel.parallel_resolve
     monkeypatch.setattr("engine.parallel.parallel_resolve", lambda *a, **k: calls.append(a) or real(*a, **k))
-    monkeypatch.setenv(parallel.DECODERS_ENV, "3")
+    monkeypatch.setenv(settings.DECODERS_ENV, "3")
     snapshot(sample("h264_bframes.mp4"), "video/snapshots,m_key,f_jpg,w_32", tmp_path / "k")
     assert calls == []
     snapshot(sample("h264_bframes.mp4"), "video/snapshots,inter_9000,f_jpg,w_32", tmp_path / "i")

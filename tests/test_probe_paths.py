@@ -10,7 +10,9 @@ import pytest
 
 import ffmpeg_oracle
 from engine import snapshot
-from engine.probe import PROBE_ENV, Source, probe, probe_path_setting
+from engine import settings
+from engine.probe import Source, probe
+from engine.settings import PROBE_ENV
 from oracle import SAMPLE_DIR
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "media" / "real-world"
@@ -79,6 +81,6 @@ def test_index_path_reads_less_of_a_sparse_job(tmp_path, monkeypatch, sample):
 def test_probe_setting_is_checked(monkeypatch):
     monkeypatch.setenv(PROBE_ENV, "sideways")
     with pytest.raises(ValueError, match=r"SNAPSHOTS_PROBE must be one of auto, scan, got 'sideways'"):
-        probe_path_setting()
+        settings.probe_path()
     monkeypatch.setenv(PROBE_ENV, "")
-    assert probe_path_setting() == "auto"
+    assert settings.probe_path() == "auto"

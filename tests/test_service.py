@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from oracle import SAMPLE_DIR, frame_index_of
-from test_service_harness import (
+from service_harness import (
     ALICE_KEY, ALICE_SECRET, BOB_KEY, CAROL_SECRET, Server, Webhook, b64, bearer, process, serving, signed, wait_final,
     write_config,
 )

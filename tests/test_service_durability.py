@@ -12,7 +12,7 @@ from engine.service.config import NotifyPolicy
 from engine.service.notify import Notifier
 from engine.service.store import Attempt, Task, TaskStore
 from oracle import SAMPLE_DIR, frame_index_of, truth
-from test_service_harness import Webhook, bearer, process, serving, wait_final, write_config
+from service_harness import Webhook, bearer, process, serving, wait_final, write_config
 
 SOURCE = "h264_bframes.mp4"
 # 151 snapshots (every 200 ms of a 30 s clip) at 64×64: most of a second of work, long

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 
 from engine.batch.core import RESULTS_SUFFIX, BatchSummary, SetupError, run_batch
 from engine.batch.progress import PREFIX
+from engine import settings
+from engine.console import prefix_kernel_warnings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,12 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     received: list[int] = []  # the signals that arrived, in order
     try:
-        with _graceful(stop, received):
+        with _kernels_chosen_once(local=args.scheduler is None), _graceful(stop, received):
             summary = run_batch(
                 args.manifest, results=args.results, workers=args.workers, scheduler=args.scheduler,
                 storage_root=args.storage_root, retry_failed=args.retry_failed, progress=progress, stop=stop,
             )
-    except SetupError as error:
+    except (*SetupError, KernelChoiceError) as error:
         print(f"{PREFIX}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -72,6 +74,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _signal_exit(received)
     print(f"{PREFIX}: {_describe(summary, received)}", file=sys.stderr)
     return _signal_exit(received) if summary.interrupted else summary.exit_code
+
+
+class KernelChoiceError(Exception):
+    """SNAPSHOTS_KERNELS is not a choice, or asks for a compiled module that cannot be used."""
+
+
+@contextmanager
+def _kernels_chosen_once(*, local: bool) -> Iterator[None]:
+    """Say once, here, which kernels the local workers run, and have them follow
+    that choice quietly: each worker process would otherwise repeat the warning.
+    (Workers of a Dask cluster run elsewhere and report in their own logs.)"""
+    prefix_kernel_warnings(PREFIX)
+    if not local:
+        yield
+        return
+    from kernels import native
+
+    try:
+        compiled = native.backend() == "aot"  # warns, prefixed, when it is not
+    except (RuntimeError, ValueError) as error:
+        raise KernelChoiceError(str(error)) from error
+    if compiled:
+        yield
+        return
+    with settings.kernels_for_children("jit"):
+        yield
 
 
 def _signal_exit(received: list[int]) -> int:

@@ -72,7 +72,7 @@ def run_batch(
     stop: threading.Event | None = None,
     on_record: Callable[[Record], None] | None = None,
 ) -> BatchSummary:
-    """Run every item of ``manifest`` that has no result yet; see docs_batch.md.
+    """Run every item of ``manifest`` that has no result yet (the README's "Batch mode").
 
     ``workers``: local pool size (default ``os.cpu_count()``, never more than the
     items to run); ``scheduler``: a Dask scheduler address instead of the local

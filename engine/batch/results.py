@@ -18,6 +18,8 @@ import stat
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
+from engine.files import replace_atomically
+
 try:  # POSIX: one batch at a time per results file
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock
@@ -109,13 +111,8 @@ class ResultsFile:
             return 0
         self._file.seek(0)
         kept = [raw for raw in self._file.read().splitlines(keepends=True) if _key_of(raw) not in drop]
-        temporary = f"{self.path}.{os.getpid()}.part"
         try:
-            with open(temporary, "wb") as out:
-                out.write(b"".join(kept))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
+            replace_atomically(self.path, b"".join(kept))
             self._file.close()
             self._file = open(self.path, "a+b")
         except OSError as error:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from engine.errors import ProcessError, SnapshotError, SourceNotFoundError, one_line, shown
+from engine.files import escape, is_within
 from engine.params import parse
 from engine.service.auth import Authenticator
 from engine.service.config import ServiceConfig
@@ -154,12 +155,12 @@ class Service:
 
 def resolve_source(media_root: Path, source: str) -> str:
     """The real path of ``source`` inside the media root; escapes are refused."""
-    parts = source.replace("\\", "/").split("/")
-    if "\x00" in source or os.path.isabs(source) or source.startswith(("/", "\\")) or ".." in parts:
-        raise SourceRefusedError(f"source {source!r}: not a relative path inside the media root")
+    why = escape(source)
+    if why is not None:
+        raise SourceRefusedError(f"source {source!r} {why}; valid: a relative path inside the media root")
     real = os.path.realpath(media_root / source)
-    if os.path.commonpath([str(media_root), real]) != str(media_root):
-        raise SourceRefusedError(f"source {source!r}: resolves outside the media root")
+    if not is_within(real, str(media_root)):
+        raise SourceRefusedError(f"source {source!r}: resolves outside the media root; valid: a path inside it")
     if not os.path.isfile(real):
         raise SourceNotFoundError(f"source {source!r}: no such file in the media root")
     return real

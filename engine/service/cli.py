@@ -6,12 +6,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from engine.console import prefix_kernel_warnings
 from engine.service.config import ConfigError, load_config
+
+PROG = "snapshots serve"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="snapshots serve",
+        prog=PROG,
         description="Run the HTTP service: POST /v1/tasks, GET /v1/tasks/{id}, /healthz, /metrics, /openapi.json.",
     )
     parser.add_argument("--config", required=True, help="TOML file: media_root, storage_root, database, workers, queue_size, clients, topics, notify")
@@ -24,10 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    prefix_kernel_warnings(PROG)
     try:
         config = load_config(args.config)
     except ConfigError as error:
-        print(f"snapshots serve: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     # Imported here: a bad config is reported without loading the web stack.
     import uvicorn
@@ -38,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         app = create_app(config)  # opens and locks the database: refused here, in one line
     except StoreError as error:
-        print(f"snapshots serve: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

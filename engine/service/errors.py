@@ -6,7 +6,7 @@ client sees the same class the CLI and the Python API report.
 
 from __future__ import annotations
 
-from engine.errors import InputError, ProcessError, SnapshotError, SourceNotFoundError, TargetError
+from engine.errors import InputError, ProcessError, SnapshotError, SourceNotFoundError, TargetError, nearest_entry
 
 
 class ServiceError(Exception):
@@ -54,10 +54,8 @@ HTTP_STATUS: dict[type[BaseException], int] = {
 
 
 def status_for(error: BaseException) -> int:
-    for cls in type(error).__mro__:
-        if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]
-    return 500
+    """The HTTP status of an error: the entry of its nearest class in HTTP_STATUS, else 500."""
+    return nearest_entry(HTTP_STATUS, error, 500)
 
 
 def error_body(error: BaseException) -> dict[str, dict[str, str]]:

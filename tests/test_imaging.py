@@ -1,26 +1,12 @@
-"""Output size rules, rotation turns, the result object and the exit-code table."""
+"""engine/imaging.py: output size rules (pixels, percent, rounding) and how a decoded
+frame becomes the output picture (fused YUV kernel or RGB path, rotation turns)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from engine.errors import (
-    EXIT_CODES,
-    InputError,
-    NotMediaError,
-    NoVideoError,
-    ProcessError,
-    SnapshotError,
-    SourceNotFoundError,
-    TargetError,
-    UndecodableError,
-    exit_code_for,
-)
 from engine.imaging import output_size
 from engine.params import parse
-from engine.result import Result, Snapshot
 
 
 def size(params: str, width: int = 384, height: int = 216) -> tuple[int, int]:
@@ -49,35 +35,6 @@ def test_output_size(params, expected):
 def test_percent_sizes_round_half_up_and_stay_positive():
     assert size(",pw_50,ph_50", 321, 241) == (161, 121)
     assert size(",pw_1,ph_1", 16, 16) == (1, 1)
-
-
-def test_exit_code_table():
-    assert exit_code_for(ProcessError("x")) == 2
-    for error in (InputError("x"), SourceNotFoundError("x"), NotMediaError("x"), NoVideoError("x"), UndecodableError("x")):
-        assert exit_code_for(error) == 3
-    assert exit_code_for(TargetError("x")) == 4
-    assert exit_code_for(SnapshotError("x")) == 1
-    assert exit_code_for(RuntimeError("x")) == 1
-    assert set(EXIT_CODES.values()) == {1, 2, 3, 4}
-
-
-def test_errors_are_also_builtins():
-    assert issubclass(ProcessError, ValueError)
-    assert issubclass(SourceNotFoundError, FileNotFoundError)
-    assert issubclass(TargetError, ValueError)
-
-
-def test_result_json_and_repr():
-    shot = Snapshot(serial=1, path="a_0_1.jpg", requested_ms=0.0, pts_ms=0.0, keyframe=True, width=32, height=18)
-    result = Result(source="a.mp4", process="video/snapshots,f_jpg", stream=0, snapshots=(shot,), warnings=("w",))
-    data = json.loads(result.to_json())
-    assert data["snapshots"][0]["path"] == "a_0_1.jpg" and data["warnings"] == ["w"]
-    assert result.paths == ["a_0_1.jpg"]
-    assert "snapshots=1" in repr(result) and "a.mp4" in repr(result)
-    with pytest.raises(ValueError, match="serial"):
-        Snapshot(serial=0, path="x", requested_ms=0, pts_ms=0, keyframe=False, width=1, height=1)
-    with pytest.raises(ValueError, match="size"):
-        Snapshot(serial=1, path="x", requested_ms=0, pts_ms=0, keyframe=False, width=0, height=1)
 
 
 @pytest.mark.parametrize("fmt", ["yuv420p", "nv12", "rgb24", "yuvj444p"])
@@ -113,13 +70,3 @@ def test_render_frame_keeps_its_own_size_without_resampling(sample):
         frame = next(container.decode(video=0))
     out = render_frame(frame, 1, parse("video/snapshots,f_png"))
     assert np.array_equal(out, np.rot90(frame.to_ndarray(format="rgb24"), 1))
-
-
-def test_a_parsed_request_can_be_passed_directly(tmp_path, sample):
-    from engine import snapshot
-    from oracle import frame_index_of
-
-    request = parse("video/snapshots,f_png,m_avg,num_2,w_96")
-    result = snapshot(sample("h264_bframes.mp4"), request, str(tmp_path / "r"))
-    assert result.process == "video/snapshots,f_png,m_avg,num_2,w_96"
-    assert [frame_index_of(p) for p in result.paths] == [225, 675]

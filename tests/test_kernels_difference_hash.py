@@ -230,8 +230,8 @@ def test_import_compiles_nothing():
         "for name in ('difference_hash', 'resample', 'scale', 'yuv', 'native'):\n"
         "    importlib.import_module('kernels.' + name)\n"
         "assert 'numba' not in sys.modules, 'importing the wrappers must not import numba'\n"
-        "from kernels.loops import dhash, resample, yuv\n"
-        "for loop in (dhash.area_sums, resample.resample_rgb, yuv.render_yuv_planes):\n"
+        "from kernels.loops import difference_hash, resample, yuv\n"
+        "for loop in (difference_hash.area_sums, resample.resample_rgb, yuv.render_yuv_planes):\n"
         "    assert loop.signatures == [], (loop, loop.signatures)\n"
     )
     # The question is what a normal (JIT-on) import does, whatever this run uses.
